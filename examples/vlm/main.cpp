@@ -1,0 +1,40 @@
+// The vlm command-line tool: dispatches to one subcommand per file (cmd_<name>.cpp).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int argc, char** argv);
+  const char* summary;
+};
+
+const std::vector<Command> kCommands = {
+    // Subcommands register here.
+};
+
+void print_usage() {
+  std::fprintf(stderr, "usage: vlm <command> [options]\n\ncommands:\n");
+  for (const Command& command : kCommands) std::fprintf(stderr, "  %-12s %s\n", command.name, command.summary);
+  std::fprintf(stderr, "\nvlm <command> --help shows a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    print_usage();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const Command& command : kCommands) {
+    if (std::strcmp(argv[1], command.name) == 0) return command.run(argc - 1, argv + 1);
+  }
+  std::fprintf(stderr, "vlm: unknown command '%s'\n", argv[1]);
+  print_usage();
+  return 2;
+}

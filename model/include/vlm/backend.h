@@ -1,0 +1,91 @@
+// The backend interface: transformer-sized ops plus memory, one implementation per device.
+// The CPU backend (model/src/backend_cpu*.cpp) is the numerical reference; the CUDA backend
+// (cuda/) must match it op by op within a stated tolerance (tests/backend/).
+//
+// Conventions shared by every op:
+// - Tensors are row-major and contiguous; "[M, N]" means rows() == M and cols() == N, so a
+//   [M, heads, head_dim] tensor is also an [M, heads*head_dim] matrix.
+// - Activations use activation_dtype() (F32 on the CPU, BF16 on CUDA). Weights keep their
+//   checkpoint dtype (F32, F16 or BF16); ops accumulate in f32.
+// - Outputs are passed in, already allocated, so callers can reuse buffers; an output may alias an
+//   input only where the op says so.
+// - Host-side index lists (token ids, segment boundaries, row permutations) are plain spans.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vlm/tensor.h"
+
+namespace vlm {
+
+enum class Op {
+  MatMul, RmsNorm, Rope, AttentionVarlen, AttentionCausal, SiluMul, Gelu, Add,
+  Embedding, GatherRows, CopyRows, Argmax,
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual std::string name() const = 0;
+  // Whether `op` is implemented for weights (or inputs) of `dtype`; like ggml's supports_op.
+  virtual bool supports(Op op, DType dtype) const = 0;
+  virtual DType activation_dtype() const = 0;
+
+  // ---- memory ----
+  // Uninitialised device tensor.
+  virtual Tensor alloc(DType dtype, std::vector<int64_t> shape) = 0;
+  // Makes a host tensor (e.g. a memory-mapped checkpoint view) usable as a weight by this backend.
+  // The CPU backend returns it as is (zero copy); a device backend uploads it once.
+  virtual Tensor upload_weight(const Tensor& host) = 0;
+  // Host f32 values -> new device tensor of `dtype` (activation_dtype() typically).
+  virtual Tensor from_host_f32(const float* values, std::vector<int64_t> shape, DType dtype) = 0;
+  // Device tensor of F32/F16/BF16 -> host f32 values (numel() of them).
+  virtual std::vector<float> to_host_f32(const Tensor& tensor) = 0;
+  virtual void synchronize() = 0;
+
+  // ---- ops ----
+  // y[M,N] = x[M,K] · w[N,K]ᵀ (+ bias[N]).  bias may be an empty Tensor.
+  virtual void matmul(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y) = 0;
+  // y = cast(x · rsqrt(mean(x²) + eps)) · weight, per row of D = cols() (HF's RMSNorm order).
+  // y may alias x.
+  virtual void rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& y) = 0;
+  // In place rotate-half RoPE on x[M, heads, head_dim] with per-row tables cos/sin[M, head_dim]
+  // (F32): x'[p] = x[p]·cos[p] − x[p+h/2]·sin[p], x'[p+h/2] = x[p+h/2]·cos[p+h/2] + x[p]·sin[p+h/2].
+  // Computed in f32 and cast back.
+  virtual void rope(Tensor& x, const Tensor& cos, const Tensor& sin) = 0;
+  // Bidirectional attention restricted to segments [cu_seqlens[i], cu_seqlens[i+1]) of rows.
+  // q, k, v, out: [M, heads, head_dim]; scale multiplies q·k.
+  virtual void attention_varlen(const Tensor& q, const Tensor& k, const Tensor& v,
+                                std::span<const int32_t> cu_seqlens, float scale, Tensor& out) = 0;
+  // Causal GQA attention of n_new query rows against a KV cache.
+  // q: [n_new, n_heads, head_dim]; k_cache, v_cache: [capacity, n_heads_kv, head_dim] whose rows
+  // [0, n_past + n_new) are filled (the new keys already stored at n_past…). Query i sits at cache
+  // position n_past + i and sees keys 0 … n_past + i. Query head h uses kv head h / (n_heads/n_kv).
+  virtual void attention_causal(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                                int64_t n_past, float scale, Tensor& out) = 0;
+  // y = silu(gate) ⊙ up, elementwise.  y may alias gate.
+  virtual void silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) = 0;
+  // y = exact (erf) GELU(x).  y may alias x.
+  virtual void gelu(const Tensor& x, Tensor& y) = 0;
+  // y = a + b, elementwise.  y may alias a or b.
+  virtual void add(const Tensor& a, const Tensor& b, Tensor& y) = 0;
+  // y[i] = table[ids[i]]; table [V, D] in any weight dtype, y [n, D] activations.
+  virtual void embedding(const Tensor& table, std::span<const int32_t> ids, Tensor& y) = 0;
+  // y[i] = x[index[i]] for whole rows (rows() of x and y may differ).
+  virtual void gather_rows(const Tensor& x, std::span<const int32_t> index, Tensor& y) = 0;
+  // dst rows [dst_row0, dst_row0 + n) = src rows [src_row0, src_row0 + n); same dtype and cols().
+  virtual void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0,
+                         int64_t n_rows) = 0;
+  // Index of the maximum of each row of x[M, N] (first on ties).
+  virtual std::vector<int32_t> argmax(const Tensor& x) = 0;
+};
+
+// Number of worker threads for the CPU backend; 0 = hardware concurrency.
+std::unique_ptr<Backend> make_cpu_backend(int n_threads = 0);
+
+}  // namespace vlm
