@@ -1,0 +1,47 @@
+// The Qwen2.5-VL vision encoder (spec §5): patch embedding, 2D rotary, window attention with
+// full-attention blocks, RMSNorm + SwiGLU blocks, the 2×2 patch merger and the reverse window
+// order. Weights are taken from a Checkpoint and handed to a Backend once; encode() is called per
+// request. Also Qwen2-VL's encoder (LayerNorm, QuickGELU MLP, no windows) where the config says so.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "vlm/backend.h"
+#include "vlm/checkpoint.h"
+#include "vlm/config.h"
+#include "vlm/log.h"
+#include "vlm/preprocess.h"
+
+namespace vlm {
+
+struct WindowIndex {
+  std::vector<int32_t> window_index;       // permutation over merged units
+  std::vector<int32_t> cu_window_seqlens;  // in patches, empty windows dropped
+};
+
+// get_window_index (spec §5.3) for the items of one call, in order.
+WindowIndex compute_window_index(std::span<const GridThw> grids, int window_merged, int merge_size = 2);
+// Full-attention segments: one per temporal group of each item (spec §5.4), in patches.
+std::vector<int32_t> full_attention_cu_seqlens(std::span<const GridThw> grids);
+
+class VisionEncoder {
+ public:
+  VisionEncoder(const ModelConfig& config, const Checkpoint& checkpoint, Backend& backend);
+  ~VisionEncoder();
+  VisionEncoder(const VisionEncoder&) = delete;
+  VisionEncoder& operator=(const VisionEncoder&) = delete;
+
+  // pixel_values: [Σ patches, 1176] f32 rows in processor order; grids: one per item.
+  // Returns [Σ t·h·w/4, out_hidden_size] in activation dtype, rows in placeholder-token order.
+  Tensor encode(std::span<const float> pixel_values, std::span<const GridThw> grids,
+                const CancelToken* cancel = nullptr);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vlm
