@@ -1,0 +1,182 @@
+// The Qwen2.5-VL vision encoder forward pass (spec §5), expressed only in Backend ops so the same
+// code drives the CPU reference and the CUDA backend. Host work per call is index arithmetic (the
+// window permutation, segment boundaries) and the rotary tables; everything sized by the number of
+// patches runs in the backend. Scratch buffers grow to the largest call seen and are reused.
+//
+// Data flow for N patches (U = N/4 merge units), C = hidden, I = intermediate:
+//   pixels [N,1176] -matmul-> [N,C] -gather units by window_index-> x
+//   32 × { x += proj(attn(rope(q,k), v; window or frame segments)); x += down(silu(gate)·up) }
+//   ln_q -> view [U,4C] -> fc1 -> GELU -> fc2 [U,out] -gather by argsort(window_index)-> output
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "vision/vision_rotary.h"
+#include "vision/vision_weights.h"
+#include "vlm/error.h"
+#include "vlm/vision_encoder.h"
+
+namespace vlm {
+
+namespace {
+
+constexpr float kVisionNormEps = 1e-6f;  // hard-coded in HF's vision RMSNorms
+
+// A reusable [capacity, cols] scratch tensor; view(n) is its first n rows.
+class Scratch {
+ public:
+  Tensor view(Backend& backend, DType dtype, int64_t rows, int64_t cols) {
+    if (rows > capacity_ || storage_.empty()) {
+      storage_ = backend.alloc(dtype, {std::max<int64_t>(rows, 1), cols});
+      capacity_ = std::max<int64_t>(rows, 1);
+    }
+    return storage_.slice_rows(0, rows);
+  }
+
+ private:
+  Tensor storage_;
+  int64_t capacity_ = 0;
+};
+
+}  // namespace
+
+struct VisionEncoder::Impl {
+  Impl(const ModelConfig& model_config, const Checkpoint& checkpoint, Backend& backend_ref)
+      : config(model_config.vision), backend(backend_ref) {
+    VLM_CHECK(model_config.family == ModelFamily::Qwen2_5VL, Unsupported,
+              "vision encoder: only the Qwen2.5-VL encoder is implemented (Qwen2-VL's LayerNorm "
+              "encoder needs a layernorm op the backends do not have)");
+    weights = load_vision_weights(config, checkpoint, backend);
+    act = backend.activation_dtype();
+  }
+
+  Tensor encode(std::span<const float> pixel_values, std::span<const GridThw> grids,
+                const CancelToken* cancel);
+  void run_block(const VisionBlockWeights& w, std::span<const int32_t> segments, int64_t n,
+                 const Tensor& cos, const Tensor& sin);
+
+  VisionConfig config;
+  Backend& backend;
+  VisionWeights weights;
+  DType act = DType::F32;
+  Scratch x_buf, normed_buf, q_buf, k_buf, v_buf, attn_buf, tmp_buf, gate_buf, up_buf, fc2_buf;
+};
+
+void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, std::span<const int32_t> segments,
+                                    int64_t n, const Tensor& cos, const Tensor& sin) {
+  const int64_t c = config.hidden_size;
+  const int64_t inter = config.intermediate_size;
+  const int64_t heads = config.num_heads;
+  const int64_t head_dim = config.head_dim();
+  Tensor x = x_buf.view(backend, act, n, c);
+  Tensor normed = normed_buf.view(backend, act, n, c);
+  Tensor q = q_buf.view(backend, act, n, c);
+  Tensor k = k_buf.view(backend, act, n, c);
+  Tensor v = v_buf.view(backend, act, n, c);
+  Tensor attn = attn_buf.view(backend, act, n, c);
+  Tensor tmp = tmp_buf.view(backend, act, n, c);
+
+  // Attention half: qkv rows [0,C) = Q, [C,2C) = K, [2C,3C) = V (spec §2.1).
+  backend.rmsnorm(x, w.norm1, kVisionNormEps, normed);
+  backend.matmul(normed, w.qkv_weight.slice_rows(0, c), w.qkv_bias.slice_rows(0, c), q);
+  backend.matmul(normed, w.qkv_weight.slice_rows(c, c), w.qkv_bias.slice_rows(c, c), k);
+  backend.matmul(normed, w.qkv_weight.slice_rows(2 * c, c), w.qkv_bias.slice_rows(2 * c, c), v);
+  Tensor q_heads = q.reshape({n, heads, head_dim});
+  Tensor k_heads = k.reshape({n, heads, head_dim});
+  Tensor v_heads = v.reshape({n, heads, head_dim});
+  Tensor attn_heads = attn.reshape({n, heads, head_dim});
+  backend.rope(q_heads, cos, sin);
+  backend.rope(k_heads, cos, sin);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  backend.attention_varlen(q_heads, k_heads, v_heads, segments, scale, attn_heads);
+  backend.matmul(attn, w.proj_weight, w.proj_bias, tmp);
+  backend.add(x, tmp, x);
+
+  // SwiGLU half: down(silu(gate(h)) · up(h)).
+  Tensor gate = gate_buf.view(backend, act, n, inter);
+  Tensor up = up_buf.view(backend, act, n, inter);
+  backend.rmsnorm(x, w.norm2, kVisionNormEps, normed);
+  backend.matmul(normed, w.gate_weight, w.gate_bias, gate);
+  backend.matmul(normed, w.up_weight, w.up_bias, up);
+  backend.silu_mul(gate, up, gate);
+  backend.matmul(gate, w.down_weight, w.down_bias, tmp);
+  backend.add(x, tmp, x);
+}
+
+Tensor VisionEncoder::Impl::encode(std::span<const float> pixel_values,
+                                   std::span<const GridThw> grids, const CancelToken* cancel) {
+  const int merge = config.spatial_merge_size;
+  const int64_t unit = static_cast<int64_t>(merge) * merge;
+  const int64_t c = config.hidden_size;
+  const int64_t patch_dim = vision_patch_dim(config);
+  const int64_t out_dim = config.out_hidden_size;
+
+  // Host-side indices; these also validate the grids.
+  const WindowIndex windows = compute_window_index(grids, config.window_merged(), merge);
+  const std::vector<int32_t> frames = full_attention_cu_seqlens(grids);
+  const int64_t n = frames.back();
+  const int64_t units = n / unit;
+  VLM_CHECK(static_cast<int64_t>(pixel_values.size()) == n * patch_dim, InvalidInput,
+            "vision encoder: pixel_values hold " << pixel_values.size() << " values, the grids need "
+                                                 << n << " patch rows of " << patch_dim << " = "
+                                                 << n * patch_dim);
+  if (n == 0) return backend.alloc(act, {0, out_dim});
+
+  std::vector<int32_t> reverse(static_cast<size_t>(units));
+  for (size_t i = 0; i < windows.window_index.size(); ++i) {
+    reverse[static_cast<size_t>(windows.window_index[i])] = static_cast<int32_t>(i);
+  }
+  // Rotary tables in window order: the per-patch (h, w) move with their merge unit (spec §5.5).
+  std::vector<float> cos_host, sin_host;
+  const std::vector<PatchPosition> positions =
+      reorder_units(patch_positions(grids, merge), windows.window_index, static_cast<int>(unit));
+  vision_rotary_tables(positions, config.head_dim(), cos_host, sin_host);
+  const Tensor cos = backend.from_host_f32(cos_host.data(), {n, config.head_dim()}, DType::F32);
+  const Tensor sin = backend.from_host_f32(sin_host.data(), {n, config.head_dim()}, DType::F32);
+
+  // Patch embedding (the Conv3d as a GEMM), then the window reorder of whole merge units.
+  {
+    const Tensor pixels = backend.from_host_f32(pixel_values.data(), {n, patch_dim}, act);
+    Tensor embedded = tmp_buf.view(backend, act, n, c);
+    backend.matmul(pixels, weights.patch_embed, Tensor(), embedded);
+    Tensor x = x_buf.view(backend, act, n, c);
+    Tensor x_units = x.reshape({units, unit * c});
+    backend.gather_rows(embedded.reshape({units, unit * c}), windows.window_index, x_units);
+  }
+
+  for (int block = 0; block < config.depth; ++block) {
+    if (cancel != nullptr) cancel->throw_if_cancelled();
+    const bool full = config.is_full_attention_block(block);
+    run_block(weights.blocks[static_cast<size_t>(block)],
+              full ? std::span<const int32_t>(frames) : std::span<const int32_t>(windows.cu_window_seqlens),
+              n, cos, sin);
+  }
+
+  // Merger: ln_q per patch, [U, 4C] view, fc1 + GELU + fc2, then the reverse window order.
+  Tensor x = x_buf.view(backend, act, n, c);
+  Tensor normed = normed_buf.view(backend, act, n, c);
+  backend.rmsnorm(x, weights.merger_norm, kVisionNormEps, normed);
+  Tensor hidden = q_buf.view(backend, act, n, c).reshape({units, unit * c});
+  backend.matmul(normed.reshape({units, unit * c}), weights.merger_fc1_weight,
+                 weights.merger_fc1_bias, hidden);
+  backend.gelu(hidden, hidden);
+  Tensor projected = fc2_buf.view(backend, act, units, out_dim);
+  backend.matmul(hidden, weights.merger_fc2_weight, weights.merger_fc2_bias, projected);
+  Tensor output = backend.alloc(act, {units, out_dim});
+  backend.gather_rows(projected, reverse, output);
+  return output;
+}
+
+VisionEncoder::VisionEncoder(const ModelConfig& config, const Checkpoint& checkpoint,
+                             Backend& backend)
+    : impl_(std::make_unique<Impl>(config, checkpoint, backend)) {}
+
+VisionEncoder::~VisionEncoder() = default;
+
+Tensor VisionEncoder::encode(std::span<const float> pixel_values, std::span<const GridThw> grids,
+                             const CancelToken* cancel) {
+  return impl_->encode(pixel_values, grids, cancel);
+}
+
+}  // namespace vlm

@@ -1,0 +1,139 @@
+// Loading of the vision encoder's weights (see vision_weights.h). Shapes come from the config, not
+// from the file: a checkpoint that disagrees with its config.json is refused with both shapes named,
+// instead of silently running with the file's shapes. Validation finishes before any upload so a
+// device backend never holds half a model.
+#include "vision/vision_weights.h"
+
+#include <string>
+#include <utility>
+
+#include "vlm/error.h"
+
+namespace vlm {
+
+namespace {
+
+class WeightCollector {
+ public:
+  WeightCollector(const Checkpoint& checkpoint, Backend& backend)
+      : checkpoint_(checkpoint), backend_(backend) {}
+
+  // Validates `name` against `shape`; records where the uploaded tensor must go.
+  void want(const std::string& name, std::vector<int64_t> shape, Tensor* destination,
+            Op op = Op::MatMul, std::vector<int64_t> view_shape = {}) {
+    if (!checkpoint_.contains(name)) {
+      VLM_THROW(NotFound, "vision encoder: tensor '" << name << "' is missing from the checkpoint in "
+                                                      << checkpoint_.dir().string());
+    }
+    const TensorInfo& info = checkpoint_.info(name);
+    if (info.shape != shape) {
+      VLM_THROW(InvalidModel, "vision encoder: tensor '" << name << "' has shape "
+                                                         << shape_string(info.shape) << ", expected "
+                                                         << shape_string(shape)
+                                                         << " from the vision config");
+    }
+    const DType dtype = info.dtype;
+    VLM_CHECK(dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16, InvalidModel,
+              "vision encoder: tensor '" << name << "' has dtype " << dtype_name(dtype)
+                                         << "; only F32, F16 and BF16 weights are supported");
+    VLM_CHECK(backend_.supports(op, dtype), Unsupported,
+              "vision encoder: backend " << backend_.name() << " has no " << dtype_name(dtype)
+                                         << " weights (tensor '" << name << "')");
+    pending_.push_back({name, std::move(view_shape), destination});
+  }
+
+  void upload_all() {
+    for (Pending& p : pending_) {
+      Tensor host = checkpoint_.tensor(p.name);
+      if (!p.view_shape.empty()) host = host.reshape(p.view_shape);
+      *p.destination = backend_.upload_weight(host);
+    }
+    pending_.clear();
+  }
+
+ private:
+  struct Pending {
+    std::string name;
+    std::vector<int64_t> view_shape;
+    Tensor* destination;
+  };
+  const Checkpoint& checkpoint_;
+  Backend& backend_;
+  std::vector<Pending> pending_;
+};
+
+}  // namespace
+
+int64_t vision_patch_dim(const VisionConfig& config) {
+  return static_cast<int64_t>(config.in_channels) * config.temporal_patch_size * config.patch_size *
+         config.patch_size;
+}
+
+void validate_vision_config(const VisionConfig& config) {
+  VLM_CHECK(config.depth >= 1, InvalidModel, "vision_config.depth " << config.depth << " must be >= 1");
+  VLM_CHECK(config.hidden_size >= 1 && config.num_heads >= 1 &&
+                config.hidden_size % config.num_heads == 0,
+            InvalidModel,
+            "vision_config.hidden_size " << config.hidden_size << " must be a positive multiple of "
+                                         << "num_heads " << config.num_heads);
+  VLM_CHECK(config.head_dim() % 4 == 0, InvalidModel,
+            "vision head_dim " << config.head_dim() << " (hidden_size / num_heads) must be a "
+                               << "multiple of 4 for the 2D rotary");
+  VLM_CHECK(config.intermediate_size >= 1, InvalidModel,
+            "vision_config.intermediate_size " << config.intermediate_size << " must be >= 1");
+  VLM_CHECK(config.in_channels >= 1 && config.patch_size >= 1 && config.temporal_patch_size >= 1,
+            InvalidModel, "vision_config in_channels/patch_size/temporal_patch_size must be >= 1");
+  VLM_CHECK(config.spatial_merge_size >= 1, InvalidModel,
+            "vision_config.spatial_merge_size " << config.spatial_merge_size << " must be >= 1");
+  VLM_CHECK(config.out_hidden_size >= 1, InvalidModel,
+            "vision_config.out_hidden_size " << config.out_hidden_size << " must be >= 1");
+  VLM_CHECK(config.window_merged() >= 1, InvalidModel,
+            "vision_config.window_size " << config.window_size << " is smaller than one merged unit ("
+                                         << config.spatial_merge_size * config.patch_size
+                                         << " pixels)");
+  VLM_CHECK(config.hidden_act == "silu", Unsupported,
+            "vision_config.hidden_act '" << config.hidden_act
+                                         << "' is not supported by the Qwen2.5-VL encoder (silu)");
+}
+
+VisionWeights load_vision_weights(const VisionConfig& config, const Checkpoint& checkpoint,
+                                  Backend& backend) {
+  validate_vision_config(config);
+  const int64_t c = config.hidden_size;
+  const int64_t inter = config.intermediate_size;
+  const int64_t merged = c * config.spatial_merge_size * config.spatial_merge_size;
+  const int64_t out = config.out_hidden_size;
+
+  VisionWeights weights;
+  weights.blocks.resize(static_cast<size_t>(config.depth));
+  WeightCollector collect(checkpoint, backend);
+  collect.want("visual.patch_embed.proj.weight",
+               {c, config.in_channels, config.temporal_patch_size, config.patch_size,
+                config.patch_size},
+               &weights.patch_embed, Op::MatMul, {c, vision_patch_dim(config)});
+  for (int k = 0; k < config.depth; ++k) {
+    VisionBlockWeights& b = weights.blocks[static_cast<size_t>(k)];
+    const std::string p = "visual.blocks." + std::to_string(k) + ".";
+    collect.want(p + "norm1.weight", {c}, &b.norm1, Op::RmsNorm);
+    collect.want(p + "norm2.weight", {c}, &b.norm2, Op::RmsNorm);
+    collect.want(p + "attn.qkv.weight", {3 * c, c}, &b.qkv_weight);
+    collect.want(p + "attn.qkv.bias", {3 * c}, &b.qkv_bias);
+    collect.want(p + "attn.proj.weight", {c, c}, &b.proj_weight);
+    collect.want(p + "attn.proj.bias", {c}, &b.proj_bias);
+    collect.want(p + "mlp.gate_proj.weight", {inter, c}, &b.gate_weight);
+    collect.want(p + "mlp.gate_proj.bias", {inter}, &b.gate_bias);
+    collect.want(p + "mlp.up_proj.weight", {inter, c}, &b.up_weight);
+    collect.want(p + "mlp.up_proj.bias", {inter}, &b.up_bias);
+    collect.want(p + "mlp.down_proj.weight", {c, inter}, &b.down_weight);
+    collect.want(p + "mlp.down_proj.bias", {c}, &b.down_bias);
+  }
+  collect.want("visual.merger.ln_q.weight", {c}, &weights.merger_norm, Op::RmsNorm);
+  collect.want("visual.merger.mlp.0.weight", {merged, merged}, &weights.merger_fc1_weight);
+  collect.want("visual.merger.mlp.0.bias", {merged}, &weights.merger_fc1_bias);
+  collect.want("visual.merger.mlp.2.weight", {out, merged}, &weights.merger_fc2_weight);
+  collect.want("visual.merger.mlp.2.bias", {out}, &weights.merger_fc2_bias);
+  collect.upload_all();
+  return weights;
+}
+
+}  // namespace vlm
