@@ -42,6 +42,7 @@ struct SamplingOptions {
   float repetition_penalty = 1.0f;
   uint64_t seed = 0;
   int max_new_tokens = 128;
+  int min_new_tokens = 0;  // stop ids are suppressed before this many tokens (HF semantics)
   std::vector<int32_t> stop_ids;  // empty = the checkpoint's
 };
 

@@ -1,0 +1,202 @@
+// Engine::generate: prompt ids (chat template), vision encoding and embedding merge (spec §7.1),
+// MRoPE positions (§7.2–7.4), prefill, then the decoding loop with the sampler, streaming text,
+// stop ids, the context limit and cancellation checked after every token (so it takes effect
+// within one decoding step and returns what was produced so far).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+#include "engine/engine_impl.h"
+#include "text/sampler.h"
+#include "vlm/error.h"
+#include "vlm/prompt.h"
+#include "vlm/rope_index.h"
+
+namespace vlm {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+bool is_cancelled(const GenerateRequest& request) {
+  return request.cancel != nullptr && request.cancel->cancelled();
+}
+
+// Copies feature rows into the rows of `embeds` whose id is `pad_id`, in sequence order.
+void scatter_rows(Backend& backend, const Tensor& features, const std::vector<int32_t>& ids,
+                  int32_t pad_id, const char* kind, Tensor& embeds) {
+  int64_t n_pads = std::count(ids.begin(), ids.end(), pad_id);
+  const int64_t n_features = features.empty() ? 0 : features.rows();
+  VLM_CHECK(n_pads == n_features, InvalidInput,
+            kind << " features and " << kind << " tokens do not match: " << n_pads
+                 << " placeholder tokens, " << n_features << " feature rows");
+  int64_t used = 0;
+  for (size_t i = 0; i < ids.size();) {
+    if (ids[i] != pad_id) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end < ids.size() && ids[end] == pad_id) ++end;
+    const int64_t run = static_cast<int64_t>(end - i);
+    backend.copy_rows(features, used, embeds, static_cast<int64_t>(i), run);
+    used += run;
+    i = end;
+  }
+}
+
+}  // namespace
+
+void EngineImpl::merge_vision(const GenerateRequest& request, const std::vector<int32_t>& ids,
+                              Tensor& embeds) {
+  for (bool videos : {false, true}) {
+    std::vector<float> pixels;
+    std::vector<GridThw> grids;
+    for (const VisionItem& item : request.visions) {
+      if (item.is_video != videos) continue;
+      pixels.insert(pixels.end(), item.input.pixel_values.begin(), item.input.pixel_values.end());
+      grids.push_back(item.input.grid);
+    }
+    Tensor features;
+    if (!grids.empty()) features = vision_->encode(pixels, grids, request.cancel);
+    scatter_rows(*backend_, features, ids, videos ? config_.video_token_id : config_.image_token_id,
+                 videos ? "video" : "image", embeds);
+  }
+}
+
+GenerateResult EngineImpl::generate(const GenerateRequest& request) {
+  const auto t_start = Clock::now();
+  GenerateResult result;
+  const SamplingOptions& sampling = request.sampling;
+
+  ChatPrompt chat;
+  chat.system = request.system_prompt;
+  chat.text = request.prompt;
+  std::vector<GridThw> image_grids, video_grids;
+  std::vector<float> seconds_per_grid;
+  std::vector<std::vector<double>> patch_starts;
+  for (const VisionItem& item : request.visions) {
+    chat.visions.push_back({item.is_video ? VisionKind::Video : VisionKind::Image, item.input.grid});
+    if (item.is_video) {
+      video_grids.push_back(item.input.grid);
+      seconds_per_grid.push_back(item.input.second_per_grid_t);
+      patch_starts.push_back(item.patch_start_seconds);
+    } else {
+      image_grids.push_back(item.input.grid);
+    }
+  }
+  result.prompt_ids = build_prompt_ids(tokenizer_, chat, config_.vision.spatial_merge_size);
+  const auto& ids = result.prompt_ids;
+  const int64_t n_prompt = static_cast<int64_t>(ids.size());
+  const int64_t capacity = decoder_->capacity();
+  VLM_CHECK(n_prompt <= capacity, InvalidInput,
+            "the prompt has " << n_prompt << " tokens, more than the context of " << capacity
+                              << " tokens (EngineOptions::max_context)");
+  VLM_CHECK(sampling.max_new_tokens >= 0, InvalidInput,
+            "max_new_tokens " << sampling.max_new_tokens << " must not be negative");
+
+  // Positions first: they validate ids against grids before any heavy work.
+  const RopeIndex rope = get_rope_index_timed(
+      ids, image_grids, video_grids, seconds_per_grid, patch_starts,
+      RopeIndexOptions::from_config(config_, options_.integer_temporal_ids));
+
+  Tensor embeds = decoder_->embed(ids);
+  try {
+    const auto t_vision = Clock::now();
+    if (!request.visions.empty()) merge_vision(request, ids, embeds);
+    backend_->synchronize();
+    result.timings.vision_ms = ms_since(t_vision);
+  } catch (const Error& error) {
+    if (error.code() != ErrorCode::Cancelled) throw;
+    result.cancelled = true;
+    return result;
+  }
+  if (is_cancelled(request) || sampling.max_new_tokens == 0) {
+    result.cancelled = is_cancelled(request);
+    return result;
+  }
+
+  // Generating k tokens stores n_prompt + k − 1 of them in the cache.
+  int64_t max_new = sampling.max_new_tokens;
+  if (n_prompt + max_new - 1 > capacity) {
+    const int64_t allowed = capacity - n_prompt + 1;
+    std::ostringstream message;
+    message << "generation stops at the context end: prompt " << n_prompt << " + max_new_tokens "
+            << max_new << " exceeds the context of " << capacity << " tokens; at most " << allowed
+            << " new tokens";
+    log(LogLevel::Warning, message.str());
+    max_new = allowed;
+  }
+
+  const auto t_prefill = Clock::now();
+  decoder_->reset();
+  Tensor logits = decoder_->forward(embeds, rope.t, rope.h, rope.w, false);
+  backend_->synchronize();
+  result.timings.prefill_ms = ms_since(t_prefill);
+  result.timings.prefill_tokens = static_cast<int>(n_prompt);
+
+  SamplerOptions sampler_options;
+  sampler_options.greedy = sampling.greedy;
+  sampler_options.temperature = sampling.temperature;
+  sampler_options.top_k = sampling.top_k;
+  sampler_options.top_p = sampling.top_p;
+  sampler_options.repetition_penalty = sampling.repetition_penalty;
+  sampler_options.seed = sampling.seed;
+  Sampler sampler(sampler_options);
+  const std::vector<int32_t>& stop_ids =
+      sampling.stop_ids.empty() ? generation_.eos_token_ids : sampling.stop_ids;
+  const int64_t vocab = config_.text.vocab_size;
+  const bool host_logits = request.keep_logits || sampler.needs_host_logits() ||
+                           sampling.min_new_tokens > 0;
+
+  IncrementalDecoder text_stream(tokenizer_, true);
+  std::vector<int32_t> history = ids;
+  const auto t_decode = Clock::now();
+  for (int64_t step = 0; step < max_new; ++step) {
+    if (is_cancelled(request)) {
+      result.cancelled = true;
+      break;
+    }
+    int32_t next = 0;
+    if (host_logits) {
+      std::vector<float> row = backend_->to_host_f32(logits);
+      VLM_CHECK(static_cast<int64_t>(row.size()) == vocab, Internal,
+                "logits have " << row.size() << " values, expected " << vocab);
+      if (request.keep_logits) result.logits.insert(result.logits.end(), row.begin(), row.end());
+      if (step < sampling.min_new_tokens) {  // HF MinNewTokensLengthLogitsProcessor
+        for (int32_t stop : stop_ids) {
+          if (stop >= 0 && stop < vocab) row[static_cast<size_t>(stop)] = -INFINITY;
+        }
+      }
+      next = sampler.next(row, history);
+    } else {
+      next = backend_->argmax(logits).at(0);
+    }
+    if (step == 0) result.timings.first_token_ms = ms_since(t_start);
+    result.generated_ids.push_back(next);
+    history.push_back(next);
+    const std::string piece = text_stream.push(next);
+    if (request.on_token) request.on_token(next, piece);
+    if (std::find(stop_ids.begin(), stop_ids.end(), next) != stop_ids.end()) break;
+    if (step + 1 == max_new) break;
+    if (is_cancelled(request)) {
+      result.cancelled = true;
+      break;
+    }
+    const int64_t position = decode_position(n_prompt + step, rope.rope_delta);
+    const int64_t pos[1] = {position};
+    logits = decoder_->forward(decoder_->embed({&next, 1}), pos, pos, pos, false);
+  }
+  backend_->synchronize();
+  result.timings.decode_ms = ms_since(t_decode);
+  result.timings.decode_tokens = static_cast<int>(result.generated_ids.size());
+  result.text = tokenizer_.decode(result.generated_ids, true);
+  return result;
+}
+
+}  // namespace vlm

@@ -1,0 +1,47 @@
+// Next-token choice on host logits, in Hugging Face's processor order (spec §7.7): repetition
+// penalty over every distinct id of the running sequence (prompt + generated), then — when
+// sampling — temperature, top-k, top-p, softmax and a draw from a seeded RNG; greedy takes the
+// argmax (first on ties) of the penalised logits.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <span>
+
+namespace vlm {
+
+struct SamplerOptions {
+  bool greedy = true;
+  float temperature = 1.0f;
+  int top_k = 0;       // 0 = off
+  float top_p = 1.0f;  // 1 = off
+  float repetition_penalty = 1.0f;  // 1 = off
+  uint64_t seed = 0;
+};
+
+// HF RepetitionPenaltyLogitsProcessor: l < 0 ? l·p : l/p, once per distinct id in `history`.
+void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> history, float penalty);
+// HF TemperatureLogitsWarper: logits / temperature.
+void apply_temperature(std::span<float> logits, float temperature);
+// HF TopKLogitsWarper: logits below the k-th largest become −inf (ties with it are kept).
+void apply_top_k(std::span<float> logits, int top_k);
+// HF TopPLogitsWarper: ascending sort, cumulative softmax; entries whose cumulative probability is
+// ≤ 1 − top_p become −inf, the largest always survives.
+void apply_top_p(std::span<float> logits, float top_p);
+// Index of the first maximum.
+int32_t argmax(std::span<const float> logits);
+
+class Sampler {
+ public:
+  explicit Sampler(const SamplerOptions& options);
+  // Modifies `logits` in place (penalties and warpers) and returns the chosen id.
+  int32_t next(std::span<float> logits, std::span<const int32_t> history);
+  // Whether next() needs host logits beyond an argmax (penalty or sampling active).
+  bool needs_host_logits() const;
+
+ private:
+  SamplerOptions options_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace vlm

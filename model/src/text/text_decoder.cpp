@@ -1,0 +1,125 @@
+// TextDecoder: the layer loop of spec §7.6 expressed in Backend ops only, so the CPU and CUDA
+// backends run the same graph. Keys are stored after RoPE (spec §7.4); caches are viewed as
+// [capacity, n_kv·head_dim] matrices so copy_rows moves whole token rows.
+#include "text/text_decoder.h"
+
+#include <cmath>
+#include <string>
+
+#include "text/mrope_tables.h"
+#include "text/text_weights.h"
+#include "vlm/error.h"
+
+namespace vlm {
+
+struct TextDecoder::Impl {
+  TextConfig config;
+  Backend& backend;
+  TextWeights weights;
+  std::vector<float> inv_freq;
+  std::vector<Tensor> k_cache, v_cache;  // per layer [capacity, n_kv, head_dim]
+  int64_t capacity = 0;
+  int64_t n_past = 0;
+
+  Impl(const TextConfig& c, const Checkpoint& checkpoint, Backend& b, int64_t cap)
+      : config(c), backend(b), weights(load_text_weights(c, checkpoint, b)), capacity(cap) {
+    VLM_CHECK(cap > 0, InvalidInput, "text decoder: KV-cache capacity " << cap << " must be positive");
+    inv_freq = rope_inverse_frequencies(c.head_dim, c.rope_theta);
+    const DType act = backend.activation_dtype();
+    for (int i = 0; i < c.num_hidden_layers; ++i) {
+      k_cache.push_back(backend.alloc(act, {cap, c.num_key_value_heads, c.head_dim}));
+      v_cache.push_back(backend.alloc(act, {cap, c.num_key_value_heads, c.head_dim}));
+    }
+  }
+};
+
+TextDecoder::TextDecoder(const TextConfig& config, const Checkpoint& checkpoint, Backend& backend,
+                         int64_t capacity)
+    : impl_(std::make_unique<Impl>(config, checkpoint, backend, capacity)) {}
+
+TextDecoder::~TextDecoder() = default;
+
+int64_t TextDecoder::capacity() const { return impl_->capacity; }
+int64_t TextDecoder::n_past() const { return impl_->n_past; }
+void TextDecoder::reset() { impl_->n_past = 0; }
+
+Tensor TextDecoder::embed(std::span<const int32_t> ids) {
+  const TextConfig& c = impl_->config;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    VLM_CHECK(ids[i] >= 0 && ids[i] < c.vocab_size, InvalidInput,
+              "token id " << ids[i] << " at position " << i << " is outside the embedding table of "
+                          << c.vocab_size << " rows");
+  }
+  Backend& b = impl_->backend;
+  Tensor out = b.alloc(b.activation_dtype(), {static_cast<int64_t>(ids.size()), c.hidden_size});
+  if (!ids.empty()) b.embedding(impl_->weights.embed_tokens, ids, out);
+  return out;
+}
+
+Tensor TextDecoder::forward(Tensor x, std::span<const int64_t> pos_t, std::span<const int64_t> pos_h,
+                            std::span<const int64_t> pos_w, bool all_logits) {
+  Impl& m = *impl_;
+  const TextConfig& c = m.config;
+  Backend& b = m.backend;
+  const int64_t n = x.rows();
+  const int64_t H = c.hidden_size, hd = c.head_dim;
+  const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
+  VLM_CHECK(n > 0 && x.cols() == H, Internal,
+            "text decoder: input " << x.describe() << " is not [n, " << H << "]");
+  VLM_CHECK(static_cast<int64_t>(pos_t.size()) == n && pos_h.size() == pos_t.size() &&
+                pos_w.size() == pos_t.size(),
+            Internal, "text decoder: " << pos_t.size() << " positions for " << n << " rows");
+  VLM_CHECK(m.n_past + n <= m.capacity, InvalidInput,
+            "text decoder: " << m.n_past << " cached + " << n << " new tokens exceed the context of "
+                             << m.capacity << " tokens");
+
+  const RopeTables tables = mrope_tables(pos_t, pos_h, pos_w, m.inv_freq, c.mrope_section);
+  const Tensor cos = b.from_host_f32(tables.cos.data(), {n, hd}, DType::F32);
+  const Tensor sin = b.from_host_f32(tables.sin.data(), {n, hd}, DType::F32);
+
+  const DType act = b.activation_dtype();
+  Tensor normed = b.alloc(act, {n, H});
+  Tensor q = b.alloc(act, {n, nh * hd});
+  Tensor k = b.alloc(act, {n, nkv * hd});
+  Tensor v = b.alloc(act, {n, nkv * hd});
+  Tensor attn = b.alloc(act, {n, nh, hd});
+  Tensor proj = b.alloc(act, {n, H});
+  Tensor gate = b.alloc(act, {n, static_cast<int64_t>(c.intermediate_size)});
+  Tensor up = b.alloc(act, {n, static_cast<int64_t>(c.intermediate_size)});
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+
+  for (size_t li = 0; li < m.weights.layers.size(); ++li) {
+    const TextLayerWeights& w = m.weights.layers[li];
+    b.rmsnorm(x, w.input_norm, c.rms_norm_eps, normed);
+    b.matmul(normed, w.q_w, w.q_b, q);
+    b.matmul(normed, w.k_w, w.k_b, k);
+    b.matmul(normed, w.v_w, w.v_b, v);
+    Tensor q3 = q.reshape({n, nh, hd});
+    Tensor k3 = k.reshape({n, nkv, hd});
+    b.rope(q3, cos, sin);
+    b.rope(k3, cos, sin);
+    Tensor k_rows = m.k_cache[li].reshape({m.capacity, nkv * hd});
+    Tensor v_rows = m.v_cache[li].reshape({m.capacity, nkv * hd});
+    b.copy_rows(k, 0, k_rows, m.n_past, n);
+    b.copy_rows(v, 0, v_rows, m.n_past, n);
+    b.attention_causal(q3, m.k_cache[li], m.v_cache[li], m.n_past, scale, attn);
+    b.matmul(attn.reshape({n, nh * hd}), w.o_w, Tensor(), proj);
+    b.add(x, proj, x);
+    b.rmsnorm(x, w.post_norm, c.rms_norm_eps, normed);
+    b.matmul(normed, w.gate_w, Tensor(), gate);
+    b.matmul(normed, w.up_w, Tensor(), up);
+    b.silu_mul(gate, up, gate);
+    b.matmul(gate, w.down_w, Tensor(), proj);
+    b.add(x, proj, x);
+  }
+  m.n_past += n;
+
+  const Tensor last = all_logits ? x : x.slice_rows(n - 1, 1);
+  Tensor final_normed = b.alloc(act, {last.rows(), H});
+  b.rmsnorm(last, m.weights.final_norm, c.rms_norm_eps, final_normed);
+  Tensor logits = b.alloc(act, {last.rows(), static_cast<int64_t>(c.vocab_size)});
+  b.matmul(final_normed, m.weights.lm_head, Tensor(), logits);
+  return logits;
+}
+
+}  // namespace vlm
