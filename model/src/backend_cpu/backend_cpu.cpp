@@ -1,0 +1,224 @@
+// CpuBackend core: construction, capability table, host memory, argument checks, and the ops that
+// only move rows (embedding, gather_rows, copy_rows) or scan them (argmax).
+#include "backend_cpu/backend_cpu.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "backend_cpu/cpu_simd.h"
+#include "vlm/error.h"
+
+namespace vlm {
+
+BlasSingleThreaded::BlasSingleThreaded() : previous_(openblas_get_num_threads()) {
+  if (previous_ != 1) openblas_set_num_threads(1);
+}
+
+BlasSingleThreaded::~BlasSingleThreaded() {
+  if (previous_ != 1) openblas_set_num_threads(previous_);
+}
+
+void check_f32_activation(const Tensor& t, const char* op, const char* name) {
+  VLM_CHECK(!t.empty() || t.numel() == 0, InvalidInput, op << ": " << name << " is empty");
+  VLM_CHECK(t.dtype() == DType::F32, Unsupported,
+            op << ": " << name << " is " << t.describe() << ", the CPU backend's activations are F32");
+}
+
+void check_weight_dtype(const Tensor& t, const char* op, const char* name) {
+  VLM_CHECK(!t.empty(), InvalidInput, op << ": " << name << " is empty");
+  VLM_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::F16 || t.dtype() == DType::BF16,
+            Unsupported, op << ": " << name << " is " << t.describe() << ", expected F32, F16 or BF16");
+}
+
+void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const char* a_name,
+                      const char* b_name) {
+  VLM_CHECK(a.numel() == b.numel() && a.cols() == b.cols(), InvalidInput,
+            op << ": " << a_name << " " << a.describe() << " and " << b_name << " " << b.describe()
+               << " must have the same shape");
+}
+
+CpuBackend::CpuBackend(int n_threads) : pool_(n_threads) {
+  scratch_.resize(static_cast<size_t>(pool_.size()));
+}
+
+std::string CpuBackend::name() const {
+  return "cpu (" + std::to_string(pool_.size()) + " threads, " +
+         (cpu::simd_enabled() ? "avx2" : "generic") + ")";
+}
+
+bool CpuBackend::supports(Op op, DType dtype) const {
+  bool float_dtype = dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+  switch (op) {
+    case Op::MatMul:
+    case Op::RmsNorm:
+    case Op::Embedding:
+    case Op::Argmax:
+      return float_dtype;  // weights (or, for argmax, inputs) of any float dtype
+    case Op::Rope:
+    case Op::AttentionVarlen:
+    case Op::AttentionCausal:
+    case Op::SiluMul:
+    case Op::Gelu:
+    case Op::Add:
+      return dtype == DType::F32;  // activations only
+    case Op::GatherRows:
+    case Op::CopyRows:
+      return true;  // byte copies
+  }
+  return false;
+}
+
+float* CpuBackend::scratch(int thread, size_t n) {
+  std::vector<float>& buffer = scratch_[static_cast<size_t>(thread)];
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer.data();
+}
+
+void CpuBackend::parallel_ranges(int64_t n, int64_t min_chunk,
+                                 const std::function<void(int64_t, int64_t, int)>& fn) {
+  if (n <= 0) return;
+  int64_t max_chunks = static_cast<int64_t>(pool_.size()) * 4;
+  int64_t chunks = std::max<int64_t>(1, std::min(max_chunks, n / std::max<int64_t>(1, min_chunk)));
+  int64_t chunk = (n + chunks - 1) / chunks;
+  pool_.parallel_for(chunks, [&](int64_t task, int thread) {
+    int64_t begin = task * chunk;
+    int64_t end = std::min(n, begin + chunk);
+    if (begin < end) fn(begin, end, thread);
+  });
+}
+
+// ---- memory ----
+
+Tensor CpuBackend::alloc(DType dtype, std::vector<int64_t> shape) {
+  int64_t numel = 1;
+  for (int64_t d : shape) {
+    VLM_CHECK(d >= 0, InvalidInput, "alloc: negative dimension in " << shape_string(shape));
+    VLM_CHECK(d == 0 || numel <= INT64_MAX / d, InvalidInput,
+              "alloc: element count of " << shape_string(shape) << " overflows");
+    numel *= d;
+  }
+  size_t bytes = static_cast<size_t>(numel) * dtype_size(dtype);
+  size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
+  void* data = std::aligned_alloc(64, rounded);
+  VLM_CHECK(data != nullptr, OutOfMemory,
+            "alloc: cannot allocate " << bytes << " bytes for " << dtype_name(dtype)
+                                      << shape_string(shape));
+  std::shared_ptr<void> owner(data, [](void* p) { std::free(p); });
+  return Tensor(data, dtype, std::move(shape), std::move(owner));
+}
+
+Tensor CpuBackend::upload_weight(const Tensor& host) { return host; }
+
+Tensor CpuBackend::from_host_f32(const float* values, std::vector<int64_t> shape, DType dtype) {
+  VLM_CHECK(dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16, Unsupported,
+            "from_host_f32: cannot store f32 values as " << dtype_name(dtype));
+  Tensor tensor = alloc(dtype, std::move(shape));
+  convert_from_f32(values, dtype, tensor.data(), static_cast<size_t>(tensor.numel()));
+  return tensor;
+}
+
+std::vector<float> CpuBackend::to_host_f32(const Tensor& tensor) {
+  std::vector<float> values(static_cast<size_t>(tensor.numel()));
+  if (!values.empty()) convert_to_f32(tensor.data(), tensor.dtype(), values.data(), values.size());
+  return values;
+}
+
+// ---- row movement ----
+
+void CpuBackend::embedding(const Tensor& table, std::span<const int32_t> ids, Tensor& y) {
+  check_weight_dtype(table, "embedding", "table");
+  check_f32_activation(y, "embedding", "y");
+  VLM_CHECK(table.rank() == 2, InvalidInput, "embedding: table " << table.describe() << " must be [V, D]");
+  const int64_t vocab = table.dim(0), dim = table.dim(1);
+  VLM_CHECK(y.rows() == static_cast<int64_t>(ids.size()) && y.cols() == dim, InvalidInput,
+            "embedding: y " << y.describe() << " must be [" << ids.size() << ", " << dim << "]");
+  for (size_t i = 0; i < ids.size(); ++i) {
+    VLM_CHECK(ids[i] >= 0 && ids[i] < vocab, InvalidInput,
+              "embedding: token id " << ids[i] << " at " << i << " is outside the table's "
+                                     << vocab << " rows");
+  }
+  const size_t row_bytes = static_cast<size_t>(dim) * dtype_size(table.dtype());
+  const char* base = table.data_as<const char>();
+  float* out = y.data_as<float>();
+  parallel_ranges(static_cast<int64_t>(ids.size()), 16, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) {
+      cpu::convert_to_f32_fast(base + static_cast<size_t>(ids[static_cast<size_t>(i)]) * row_bytes,
+                               table.dtype(), out + i * dim, dim);
+    }
+  });
+}
+
+void CpuBackend::gather_rows(const Tensor& x, std::span<const int32_t> index, Tensor& y) {
+  VLM_CHECK(x.dtype() == y.dtype() && x.cols() == y.cols(), InvalidInput,
+            "gather_rows: x " << x.describe() << " and y " << y.describe()
+                              << " must share dtype and row length");
+  VLM_CHECK(y.rows() == static_cast<int64_t>(index.size()), InvalidInput,
+            "gather_rows: y " << y.describe() << " must have " << index.size() << " rows");
+  VLM_CHECK(x.data() != y.data() || index.empty(), InvalidInput, "gather_rows: y may not alias x");
+  const int64_t n_src = x.rows();
+  for (size_t i = 0; i < index.size(); ++i) {
+    VLM_CHECK(index[i] >= 0 && index[i] < n_src, InvalidInput,
+              "gather_rows: index " << index[i] << " at " << i << " is outside x's " << n_src << " rows");
+  }
+  const size_t row_bytes = static_cast<size_t>(x.cols()) * dtype_size(x.dtype());
+  const char* src = x.data_as<const char>();
+  char* dst = y.data_as<char>();
+  parallel_ranges(static_cast<int64_t>(index.size()), 64, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; ++i) {
+      std::memcpy(dst + static_cast<size_t>(i) * row_bytes,
+                  src + static_cast<size_t>(index[static_cast<size_t>(i)]) * row_bytes, row_bytes);
+    }
+  });
+}
+
+void CpuBackend::copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0,
+                           int64_t n_rows) {
+  VLM_CHECK(src.dtype() == dst.dtype() && src.cols() == dst.cols(), InvalidInput,
+            "copy_rows: src " << src.describe() << " and dst " << dst.describe()
+                              << " must share dtype and row length");
+  VLM_CHECK(n_rows >= 0 && src_row0 >= 0 && src_row0 + n_rows <= src.rows(), InvalidInput,
+            "copy_rows: source rows [" << src_row0 << ", " << src_row0 + n_rows << ") outside "
+                                       << src.describe());
+  VLM_CHECK(dst_row0 >= 0 && dst_row0 + n_rows <= dst.rows(), InvalidInput,
+            "copy_rows: destination rows [" << dst_row0 << ", " << dst_row0 + n_rows << ") outside "
+                                            << dst.describe());
+  if (n_rows == 0) return;
+  const size_t row_bytes = static_cast<size_t>(src.cols()) * dtype_size(src.dtype());
+  std::memmove(dst.data_as<char>() + static_cast<size_t>(dst_row0) * row_bytes,
+               src.data_as<const char>() + static_cast<size_t>(src_row0) * row_bytes,
+               static_cast<size_t>(n_rows) * row_bytes);
+}
+
+std::vector<int32_t> CpuBackend::argmax(const Tensor& x) {
+  check_weight_dtype(x, "argmax", "x");
+  const int64_t rows = x.rows(), cols = x.cols();
+  VLM_CHECK(cols > 0, InvalidInput, "argmax: x " << x.describe() << " has empty rows");
+  std::vector<int32_t> result(static_cast<size_t>(rows));
+  const size_t row_bytes = static_cast<size_t>(cols) * dtype_size(x.dtype());
+  pool_.parallel_for(rows, [&](int64_t r, int thread) {
+    const float* row;
+    if (x.dtype() == DType::F32) {
+      row = x.data_as<const float>() + r * cols;
+    } else {
+      float* buffer = scratch(thread, static_cast<size_t>(cols));
+      cpu::convert_to_f32_fast(x.data_as<const char>() + static_cast<size_t>(r) * row_bytes,
+                               x.dtype(), buffer, cols);
+      row = buffer;
+    }
+    int64_t best = 0;
+    for (int64_t c = 1; c < cols; ++c) {
+      if (row[c] > row[best]) best = c;
+    }
+    result[static_cast<size_t>(r)] = static_cast<int32_t>(best);
+  });
+  return result;
+}
+
+std::unique_ptr<Backend> make_cpu_backend(int n_threads) {
+  return std::make_unique<CpuBackend>(n_threads);
+}
+
+}  // namespace vlm

@@ -1,0 +1,80 @@
+// CpuBackend: the reference implementation of vlm::Backend (backend.h) on the host.
+// Activations are F32; weights stay in their checkpoint dtype (F32/F16/BF16, possibly memory-mapped)
+// and are converted to f32 a panel or a row at a time inside the ops. One thread pool per backend
+// runs every op; OpenBLAS is kept single-threaded while it is called from inside the pool so the
+// two never oversubscribe the cores.
+// The ops are defined across files by concern: backend_cpu.cpp (memory, checks, small ops),
+// cpu_matmul.cpp, cpu_attention.cpp, cpu_elementwise.cpp.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "backend_cpu/cpu_threads.h"
+#include "vlm/backend.h"
+
+namespace vlm {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int n_threads);
+
+  std::string name() const override;
+  bool supports(Op op, DType dtype) const override;
+  DType activation_dtype() const override { return DType::F32; }
+  int n_threads() const { return pool_.size(); }
+
+  Tensor alloc(DType dtype, std::vector<int64_t> shape) override;
+  Tensor upload_weight(const Tensor& host) override;
+  Tensor from_host_f32(const float* values, std::vector<int64_t> shape, DType dtype) override;
+  std::vector<float> to_host_f32(const Tensor& tensor) override;
+  void synchronize() override {}
+
+  void matmul(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y) override;
+  void rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& y) override;
+  void rope(Tensor& x, const Tensor& cos, const Tensor& sin) override;
+  void attention_varlen(const Tensor& q, const Tensor& k, const Tensor& v,
+                        std::span<const int32_t> cu_seqlens, float scale, Tensor& out) override;
+  void attention_causal(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                        int64_t n_past, float scale, Tensor& out) override;
+  void silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) override;
+  void gelu(const Tensor& x, Tensor& y) override;
+  void add(const Tensor& a, const Tensor& b, Tensor& y) override;
+  void embedding(const Tensor& table, std::span<const int32_t> ids, Tensor& y) override;
+  void gather_rows(const Tensor& x, std::span<const int32_t> index, Tensor& y) override;
+  void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0,
+                 int64_t n_rows) override;
+  std::vector<int32_t> argmax(const Tensor& x) override;
+
+ private:
+  // Per-thread f32 scratch of at least n floats (reused across ops; grows, never shrinks).
+  float* scratch(int thread, size_t n);
+  // Splits [0, n) into chunks of at least min_chunk elements and runs fn(begin, end, thread) on
+  // the pool; for elementwise ops.
+  void parallel_ranges(int64_t n, int64_t min_chunk,
+                       const std::function<void(int64_t begin, int64_t end, int thread)>& fn);
+
+  CpuThreadPool pool_;
+  std::vector<std::vector<float>> scratch_;
+};
+
+// Holds OpenBLAS at one thread for the lifetime of the guard (our pool does the parallelism) and
+// restores the previous setting afterwards.
+class BlasSingleThreaded {
+ public:
+  BlasSingleThreaded();
+  ~BlasSingleThreaded();
+  BlasSingleThreaded(const BlasSingleThreaded&) = delete;
+  BlasSingleThreaded& operator=(const BlasSingleThreaded&) = delete;
+
+ private:
+  int previous_;
+};
+
+// Shared argument checks; the messages name the op and the tensor.
+void check_f32_activation(const Tensor& t, const char* op, const char* name);
+void check_weight_dtype(const Tensor& t, const char* op, const char* name);
+void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const char* a_name,
+                      const char* b_name);
+
+}  // namespace vlm
