@@ -1,0 +1,241 @@
+// The vision encoder on a small random checkpoint against the independent naive forward pass of
+// synthetic_vision.cpp (double precision, mask-based windows, no permutation), plus the loader's
+// refusals (missing tensor, wrong shape, unsupported family) and call-level behaviour (batching,
+// buffer reuse, cancellation, input checks). Parity with the HF reference is in test_vision_fixtures.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "synthetic_vision.h"
+#include "vlm/backend.h"
+#include "vlm/checkpoint.h"
+#include "vlm/error.h"
+#include "vlm/log.h"
+#include "vlm/vision_encoder.h"
+
+namespace vlm {
+namespace {
+
+using test::HostWeights;
+
+int64_t patch_dim(const VisionConfig& v) {
+  return static_cast<int64_t>(v.in_channels) * v.temporal_patch_size * v.patch_size * v.patch_size;
+}
+
+// max |a − b| / max |b|
+double relative_to_peak(const std::vector<float>& got, const std::vector<double>& want) {
+  double peak = 0, err = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    peak = std::max(peak, std::abs(want[i]));
+    err = std::max(err, std::abs(static_cast<double>(got[i]) - want[i]));
+  }
+  return peak > 0 ? err / peak : err;
+}
+
+class SyntheticEncoder : public ::testing::Test {
+ protected:
+  void SetUp() override { backend_ = make_cpu_backend(2); }
+
+  std::vector<float> encode_with(const ModelConfig& config, const std::filesystem::path& dir,
+                                 const std::vector<float>& pixels, const std::vector<GridThw>& grids) {
+    Checkpoint checkpoint = Checkpoint::open(dir);
+    VisionEncoder encoder(config, checkpoint, *backend_);
+    Tensor out = encoder.encode(pixels, grids);
+    EXPECT_EQ(out.rows(), [&] {
+      int64_t u = 0;
+      for (const GridThw& g : grids) u += g.tokens();
+      return u;
+    }());
+    EXPECT_EQ(out.cols(), config.vision.out_hidden_size);
+    return backend_->to_host_f32(out);
+  }
+
+  std::unique_ptr<Backend> backend_;
+};
+
+// Images with padded windows, an odd-sized grid, a 3-group video, and a single merge unit.
+const std::vector<GridThw> kMixedGrids{{1, 6, 10}, {3, 4, 6}, {1, 2, 2}, {1, 10, 4}};
+
+TEST_F(SyntheticEncoder, F32MatchesNaiveReferenceOnImagesAndVideo) {
+  const ModelConfig config = test::tiny_vision_config();
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 7);
+  const auto dir = test::fresh_temp_dir("f32");
+  test::write_checkpoint(dir, weights, DType::F32);
+  const std::vector<float> pixels = test::random_pixels(kMixedGrids, patch_dim(config.vision), 11);
+  const std::vector<float> got = encode_with(config, dir, pixels, kMixedGrids);
+  const std::vector<double> want = test::naive_vision_forward(config.vision, weights, pixels, kMixedGrids);
+  ASSERT_EQ(got.size(), want.size());
+  const double err = relative_to_peak(got, want);
+  std::printf("[vision] f32 encoder vs naive double reference: max error / peak = %.3g\n", err);
+  EXPECT_LT(err, 1e-5);  // f32 arithmetic over 3 blocks; 1e-5 of the largest magnitude
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(SyntheticEncoder, Bf16WeightsMatchNaiveReferenceOnTheSameWeights) {
+  const ModelConfig config = test::tiny_vision_config();
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::BF16, 8);
+  const auto dir = test::fresh_temp_dir("bf16");
+  test::write_checkpoint(dir, weights, DType::BF16);
+  const std::vector<float> pixels = test::random_pixels(kMixedGrids, patch_dim(config.vision), 12);
+  const std::vector<float> got = encode_with(config, dir, pixels, kMixedGrids);
+  const std::vector<double> want = test::naive_vision_forward(config.vision, weights, pixels, kMixedGrids);
+  const double err = relative_to_peak(got, want);
+  std::printf("[vision] bf16-weight encoder (%s activations) vs naive double reference: %.3g\n",
+              dtype_name(backend_->activation_dtype()), err);
+  // f32 activations on bf16 weights compute exactly the f32 model of the rounded weights.
+  EXPECT_LT(err, backend_->activation_dtype() == DType::F32 ? 1e-5 : 2e-2);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(SyntheticEncoder, NewStyleTensorNamesGiveTheSameOutput) {
+  const ModelConfig config = test::tiny_vision_config();
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 9);
+  const auto old_dir = test::fresh_temp_dir("old");
+  const auto new_dir = test::fresh_temp_dir("new");
+  test::write_checkpoint(old_dir, weights, DType::F32, "visual.");
+  test::write_checkpoint(new_dir, weights, DType::F32, "model.visual.");
+  const std::vector<GridThw> grids{{1, 4, 8}};
+  const std::vector<float> pixels = test::random_pixels(grids, patch_dim(config.vision), 13);
+  EXPECT_EQ(encode_with(config, old_dir, pixels, grids), encode_with(config, new_dir, pixels, grids));
+  std::filesystem::remove_all(old_dir);
+  std::filesystem::remove_all(new_dir);
+}
+
+TEST_F(SyntheticEncoder, ItemsEncodedTogetherEqualItemsEncodedAlone) {
+  const ModelConfig config = test::tiny_vision_config();
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 10);
+  const auto dir = test::fresh_temp_dir("batch");
+  test::write_checkpoint(dir, weights, DType::F32);
+  Checkpoint checkpoint = Checkpoint::open(dir);
+  VisionEncoder encoder(config, checkpoint, *backend_);
+  const int64_t pd = patch_dim(config.vision);
+  const std::vector<float> pixels = test::random_pixels(kMixedGrids, pd, 14);
+  // Large call first, then each item alone (buffers are reused, smaller), then the large call again.
+  const std::vector<float> together = backend_->to_host_f32(encoder.encode(pixels, kMixedGrids));
+  std::vector<float> alone;
+  size_t offset = 0;
+  for (const GridThw& g : kMixedGrids) {
+    const size_t count = static_cast<size_t>(g.patches() * pd);
+    std::vector<GridThw> one{g};
+    const std::vector<float> part = backend_->to_host_f32(
+        encoder.encode(std::span<const float>(pixels.data() + offset, count), one));
+    alone.insert(alone.end(), part.begin(), part.end());
+    offset += count;
+  }
+  const std::vector<float> again = backend_->to_host_f32(encoder.encode(pixels, kMixedGrids));
+  EXPECT_EQ(together, again);
+  ASSERT_EQ(together.size(), alone.size());
+  std::vector<double> alone_d(alone.begin(), alone.end());
+  EXPECT_LT(relative_to_peak(together, alone_d), 1e-6);  // only GEMM blocking may differ
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(SyntheticEncoder, MissingTensorIsNamed) {
+  const ModelConfig config = test::tiny_vision_config();
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 1);
+  for (const std::string& missing :
+       {std::string("visual.blocks.2.mlp.up_proj.bias"), std::string("visual.merger.mlp.2.weight"),
+        std::string("visual.patch_embed.proj.weight")}) {
+    const auto dir = test::fresh_temp_dir("missing");
+    test::write_checkpoint(dir, weights, DType::F32, "visual.", {missing});
+    Checkpoint checkpoint = Checkpoint::open(dir);
+    try {
+      VisionEncoder encoder(config, checkpoint, *backend_);
+      ADD_FAILURE() << "no error for missing " << missing;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::NotFound) << e.what();
+      EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
+    }
+    std::filesystem::remove_all(dir);
+  }
+}
+
+TEST_F(SyntheticEncoder, WrongShapeIsNamedWithBothShapes) {
+  const ModelConfig config = test::tiny_vision_config();
+  HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 2);
+  weights["blocks.1.attn.qkv.weight"].shape = {32, 96};  // transposed
+  const auto dir = test::fresh_temp_dir("shape");
+  test::write_checkpoint(dir, weights, DType::F32);
+  Checkpoint checkpoint = Checkpoint::open(dir);
+  try {
+    VisionEncoder encoder(config, checkpoint, *backend_);
+    ADD_FAILURE() << "no error for a transposed qkv weight";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(e.code(), ErrorCode::InvalidModel) << what;
+    EXPECT_NE(what.find("visual.blocks.1.attn.qkv.weight"), std::string::npos) << what;
+    EXPECT_NE(what.find("[32, 96]"), std::string::npos) << what;
+    EXPECT_NE(what.find("[96, 32]"), std::string::npos) << what;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(SyntheticEncoder, ConfigDisagreeingWithCheckpointIsRefused) {
+  ModelConfig config = test::tiny_vision_config();
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 3);
+  const auto dir = test::fresh_temp_dir("config");
+  test::write_checkpoint(dir, weights, DType::F32);
+  Checkpoint checkpoint = Checkpoint::open(dir);
+  config.vision.intermediate_size = 41;
+  try {
+    VisionEncoder encoder(config, checkpoint, *backend_);
+    ADD_FAILURE() << "no error for intermediate_size 41";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidModel) << e.what();
+    EXPECT_NE(std::string(e.what()).find("visual.blocks.0.mlp.gate_proj.weight"), std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(SyntheticEncoder, Qwen2VlFamilyIsUnsupported) {
+  ModelConfig config = test::tiny_vision_config();
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 4);
+  const auto dir = test::fresh_temp_dir("family");
+  test::write_checkpoint(dir, weights, DType::F32);
+  Checkpoint checkpoint = Checkpoint::open(dir);
+  config.family = ModelFamily::Qwen2VL;
+  try {
+    VisionEncoder encoder(config, checkpoint, *backend_);
+    ADD_FAILURE() << "Qwen2-VL accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Unsupported) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(SyntheticEncoder, BadInputsAndCancellationRaiseErrors) {
+  const ModelConfig config = test::tiny_vision_config();
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 5);
+  const auto dir = test::fresh_temp_dir("inputs");
+  test::write_checkpoint(dir, weights, DType::F32);
+  Checkpoint checkpoint = Checkpoint::open(dir);
+  VisionEncoder encoder(config, checkpoint, *backend_);
+  const std::vector<GridThw> grids{{1, 4, 4}};
+  std::vector<float> pixels = test::random_pixels(grids, patch_dim(config.vision), 6);
+  pixels.pop_back();
+  try {
+    encoder.encode(pixels, grids);
+    ADD_FAILURE() << "short pixel_values accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidInput) << e.what();
+  }
+  const std::vector<GridThw> odd{{1, 4, 5}};
+  EXPECT_THROW(encoder.encode(test::random_pixels(odd, patch_dim(config.vision), 6), odd), Error);
+  pixels = test::random_pixels(grids, patch_dim(config.vision), 6);
+  CancelToken cancel;
+  cancel.cancel();
+  try {
+    encoder.encode(pixels, grids, &cancel);
+    ADD_FAILURE() << "cancelled encode returned";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Cancelled) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace vlm
