@@ -3,13 +3,15 @@
 //   head_dim 80 and 128, several thread counts;
 // - causal GQA with a KV cache: ratios 1, 2, 7, prefill and decode (incl. the key-chunked decode
 //   path), cache rows past n_past + n_new filled with NaN so reading them would show;
-// - consistency: prefill in one shot == prefill in two parts == token-by-token decode.
-// Tolerance: 1e-5 of the largest output magnitude.
+// - consistency: prefill in one shot == prefill in two parts == token-by-token decode;
+// - large scores (no overflow) and the portable kernels with AVX2 switched off.
+// Tolerance: 1e-5 of the largest output magnitude (2e-4 for the large-score test, see there).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
+#include "backend_cpu/cpu_simd.h"
 #include "naive_ops.h"
 #include "vlm/error.h"
 
@@ -181,6 +183,36 @@ TEST(CpuAttentionCausal, CachedPrefillAndDecodeEqualOneShot) {
     decoded.insert(decoded.end(), step.begin(), step.end());
   }
   EXPECT_LE(test::relative_error(decoded, test::to_double(one_shot)), kTolerance);
+}
+
+TEST(CpuAttention, GenericKernelsMatchNaiveToo) {
+  cpu::set_simd_enabled(false);
+  auto backend = make_cpu_backend(2);
+  expect_varlen_matches(*backend, {0, 1, 98, 400}, 2, 80, 50);
+  expect_causal_matches(*backend, {0, 97, 14, 2, 128}, 51);
+  expect_causal_matches(*backend, {700, 1, 7, 1, 128}, 52);
+  cpu::set_simd_enabled(true);
+}
+
+TEST(CpuAttentionVarlen, LargeScoresStayFinite) {
+  // Scores of several hundred: exp without the running-max subtraction would overflow f32.
+  auto backend = make_cpu_backend(2);
+  const int64_t rows = 300, heads = 2, head_dim = 80;
+  const size_t n = static_cast<size_t>(rows * heads * head_dim);
+  auto q = test::random_values(n, 60, -3.0f, 3.0f);
+  auto k = test::random_values(n, 61, -3.0f, 3.0f);
+  auto v = test::random_values(n, 62);
+  const std::vector<int32_t> cu = {0, rows};
+  const float scale = 2.0f;
+  std::vector<int64_t> shape = {rows, heads, head_dim};
+  Tensor out = backend->alloc(DType::F32, shape);
+  backend->attention_varlen(backend->from_host_f32(q.data(), shape, DType::F32),
+                            backend->from_host_f32(k.data(), shape, DType::F32),
+                            backend->from_host_f32(v.data(), shape, DType::F32), cu, scale, out);
+  auto want = test::naive_attention_varlen(q, k, v, cu, heads, head_dim, scale);
+  // f32 scores carry an absolute error of about |score|·2⁻²⁴·√head_dim (~3e-5 at |score| ≈ 300),
+  // which becomes the relative error of the softmax weights: hence 2e-4 here.
+  EXPECT_LE(test::relative_error(backend->to_host_f32(out), want), 2e-4);
 }
 
 TEST(CpuAttentionCausal, RejectsOverfullCacheAndBadGroups) {

@@ -1,10 +1,11 @@
 // CPU backend matmul against a naive double-precision matmul on the same (quantised) weights:
 // shapes around every switch in the implementation (the small-M kernel up to 8 rows, sgemm panels
 // beyond; K not a multiple of the 8-wide vectors; N not a multiple of panels), f32/bf16/f16 weights
-// and biases, and several thread counts.
+// and biases, several thread counts, and the portable kernels with AVX2 switched off.
 // Tolerance: 1e-5 of the largest output magnitude (f32 accumulation over K <= 1030 terms).
 #include <gtest/gtest.h>
 
+#include "backend_cpu/cpu_simd.h"
 #include "naive_ops.h"
 #include "vlm/error.h"
 
@@ -66,6 +67,18 @@ TEST(CpuMatmul, WithoutBiasAndAnyThreadCount) {
     expect_matmul_matches(*backend, {150, 96, 200}, DType::BF16, DType::F32, false, 9);
     expect_matmul_matches(*backend, {150, 96, 200}, DType::F32, DType::F32, false, 10);
   }
+}
+
+TEST(CpuMatmul, GenericKernelsMatchNaiveToo) {
+  cpu::set_simd_enabled(false);
+  auto backend = make_cpu_backend(2);
+  uint32_t seed = 300;
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    for (const MatmulCase& c : {MatmulCase{1, 131, 33}, MatmulCase{5, 97, 70}, MatmulCase{40, 100, 90}}) {
+      expect_matmul_matches(*backend, c, dtype, dtype, true, seed += 3);
+    }
+  }
+  cpu::set_simd_enabled(true);
 }
 
 TEST(CpuMatmul, RejectsMismatchedShapes) {

@@ -3,6 +3,7 @@
 #include "backend_cpu/cpu_simd.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -282,15 +283,18 @@ VLM_AVX2 float exp_shift_sum_avx2(float* values, int64_t n, float shift) {
 bool detect_simd() { return false; }
 #endif
 
-const bool kSimd = detect_simd();
+const bool kSimdSupported = detect_simd();
+std::atomic<bool> g_simd{kSimdSupported};
 
 }  // namespace
 
-bool simd_enabled() { return kSimd; }
+bool simd_enabled() { return g_simd.load(std::memory_order_relaxed); }
+
+void set_simd_enabled(bool enabled) { g_simd.store(enabled && kSimdSupported); }
 
 void convert_to_f32_fast(const void* src, DType dtype, float* dst, int64_t n) {
 #ifdef VLM_CPU_X86
-  if (kSimd) {
+  if (simd_enabled()) {
     if (dtype == DType::BF16) return convert_avx2<DType::BF16>(src, dst, n);
     if (dtype == DType::F16) return convert_avx2<DType::F16>(src, dst, n);
   }
@@ -301,7 +305,7 @@ void convert_to_f32_fast(const void* src, DType dtype, float* dst, int64_t n) {
 void small_m_matmul(const float* x, int64_t M, int64_t K, const void* w, DType w_dtype,
                     int64_t n0, int64_t n_rows, float* y, int64_t ldy, float* scratch) {
 #ifdef VLM_CPU_X86
-  if (kSimd) {
+  if (simd_enabled()) {
     if (M == 1) {
       switch (w_dtype) {
         case DType::F32: return gemv_avx2<DType::F32>(x, K, w, n0, n_rows, y);
@@ -333,14 +337,14 @@ void small_m_matmul(const float* x, int64_t M, int64_t K, const void* w, DType w
 
 float row_max(const float* values, int64_t n) {
 #ifdef VLM_CPU_X86
-  if (kSimd) return row_max_avx2(values, n);
+  if (simd_enabled()) return row_max_avx2(values, n);
 #endif
   return row_max_scalar(values, n);
 }
 
 float exp_shift_sum(float* values, int64_t n, float shift) {
 #ifdef VLM_CPU_X86
-  if (kSimd) return exp_shift_sum_avx2(values, n, shift);
+  if (simd_enabled()) return exp_shift_sum_avx2(values, n, shift);
 #endif
   return exp_shift_sum_scalar(values, n, shift);
 }

@@ -13,6 +13,8 @@ namespace vlm::cpu {
 
 // Whether the AVX2/FMA/F16C kernels are in use on this machine.
 bool simd_enabled();
+// Turns the AVX2 kernels off (or back on where supported); tests use it to check the fallbacks.
+void set_simd_enabled(bool enabled);
 
 // dst[i] = f32(src[i]) for n elements of dtype F32, F16 or BF16.
 void convert_to_f32_fast(const void* src, DType dtype, float* dst, int64_t n);
