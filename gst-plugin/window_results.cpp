@@ -1,0 +1,112 @@
+// Window answer -> records, and duplicate-event merging (see window_results.h).
+#include "window_results.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <set>
+
+#include "vlm/event_parse.h"
+
+namespace vlm::gst {
+namespace {
+
+constexpr size_t kKnownEvents = 256;
+constexpr double kMinOverlap = 0.3;  // temporal IoU above which similar texts are one event
+
+std::set<std::string> words_of(const std::string& text) {
+  std::set<std::string> words;
+  std::string word;
+  for (const char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || (static_cast<unsigned char>(c) & 0x80)) {
+      word.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    } else if (!word.empty()) {
+      words.insert(word);
+      word.clear();
+    }
+  }
+  if (!word.empty()) words.insert(word);
+  return words;
+}
+
+double temporal_iou(const EventRecord& a, const EventRecord& b) {
+  const int64_t inter = std::min(a.end_ns, b.end_ns) - std::max(a.start_ns, b.start_ns);
+  const int64_t uni = std::max(a.end_ns, b.end_ns) - std::min(a.start_ns, b.start_ns);
+  if (uni <= 0) return a.start_ns == b.start_ns ? 1.0 : 0.0;  // two instants
+  return std::max<int64_t>(inter, 0) / static_cast<double>(uni);
+}
+
+std::string trimmed(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+}  // namespace
+
+bool similar_text(const std::string& a, const std::string& b) {
+  const auto wa = words_of(a);
+  const auto wb = words_of(b);
+  if (wa.empty() || wb.empty()) return wa == wb;
+  size_t shared = 0;
+  for (const auto& w : wa) shared += wb.count(w);
+  const size_t uni = wa.size() + wb.size() - shared;
+  return static_cast<double>(shared) / static_cast<double>(uni) >= 0.5;
+}
+
+bool EventMerger::merge(EventRecord& candidate, const std::string& stream) {
+  for (EventRecord& known : known_) {
+    if (temporal_iou(known, candidate) < kMinOverlap || !similar_text(known.text, candidate.text))
+      continue;
+    const int64_t start = std::min(known.start_ns, candidate.start_ns);
+    const int64_t end = std::max(known.end_ns, candidate.end_ns);
+    if (start == known.start_ns && end == known.end_ns) return false;  // nothing new
+    known.start_ns = start;
+    known.end_ns = end;
+    known.window_start_ns = candidate.window_start_ns;
+    known.window_end_ns = candidate.window_end_ns;
+    known.frames = candidate.frames;
+    candidate = known;
+    return true;
+  }
+  candidate.id = (stream.empty() ? "" : stream + "-") + "e" + std::to_string(next_id_++);
+  known_.push_back(candidate);
+  if (known_.size() > kKnownEvents) known_.pop_front();
+  return true;
+}
+
+std::vector<EventRecord> window_records(const WindowJob& job, const std::string& answer,
+                                        const std::string& stream, EventMerger& merger) {
+  const Window& w = job.window;
+  std::vector<EventRecord> out;
+  EventRecord window;
+  window.stream = stream;
+  window.kind = "window";
+  window.id = (stream.empty() ? "" : stream + "-") + "w" + std::to_string(w.index);
+  window.text = trimmed(answer);
+  window.start_ns = window.window_start_ns = w.start_stream_ns();
+  window.end_ns = window.window_end_ns = w.end_stream_ns();
+  window.frames = static_cast<uint32_t>(w.frames.size());
+  out.push_back(window);
+  if (job.task.task == Task::Describe || w.frames.empty()) return out;
+
+  const int64_t origin = w.frames.front()->stream_ns;  // model time 0
+  for (const ParsedEvent& parsed : parse_events(answer)) {
+    EventRecord event = window;
+    event.kind = "event";
+    event.id.clear();
+    auto to_ns = [&](double seconds) {
+      const int64_t t = origin + static_cast<int64_t>(std::llround(seconds * 1e9));
+      return std::clamp(t, window.window_start_ns, window.window_end_ns);
+    };
+    event.start_ns = to_ns(parsed.start_seconds);
+    event.end_ns = to_ns(parsed.end_seconds);
+    event.text = !parsed.text.empty() ? parsed.text
+                 : job.task.task == Task::Query ? job.task.user_prompt
+                                                : window.text;
+    if (merger.merge(event, stream)) out.push_back(event);
+  }
+  return out;
+}
+
+}  // namespace vlm::gst
