@@ -37,7 +37,7 @@ void expect_matmul_matches(Backend& backend, MatmulCase c, DType w_dtype, DType 
 
 const MatmulCase kCases[] = {
     {1, 80, 33},   {1, 1030, 7},  {2, 97, 130},  {7, 64, 65},    {8, 257, 67},
-    {9, 131, 70},  {33, 80, 5},   {97, 200, 301}, {300, 64, 130}, {65, 1, 17},
+    {9, 131, 70},  {33, 80, 5},   {97, 200, 301}, {300, 64, 130}, {65, 1, 17},  {20, 9000, 40},
 };
 
 TEST(CpuMatmul, F32WeightsMatchNaive) {

@@ -1,5 +1,6 @@
 // The CPU backend's worker pool: every task runs exactly once with a valid thread index, for any
-// pool size and task count, and a task's exception reaches the caller without hanging the pool.
+// pool size and task count, nested calls run inline on the same thread, and a task's exception
+// reaches the caller without hanging the pool.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -26,6 +27,17 @@ TEST(CpuThreadPool, RunsEveryTaskExactlyOnce) {
       for (int64_t t = 0; t < n_tasks; ++t) ASSERT_EQ(hits[static_cast<size_t>(t)].load(), 1) << t;
     }
   }
+}
+
+TEST(CpuThreadPool, NestedCallsRunInlineWithoutDeadlock) {
+  CpuThreadPool pool(3);
+  std::vector<std::atomic<int>> hits(64);
+  pool.parallel_for(8, [&](int64_t outer, int thread) {
+    pool.parallel_for(8, [&](int64_t inner, int inner_thread) {
+      if (inner_thread == thread) hits[static_cast<size_t>(outer * 8 + inner)]++;
+    });
+  });
+  for (size_t i = 0; i < hits.size(); ++i) ASSERT_EQ(hits[i].load(), 1) << i;
 }
 
 TEST(CpuThreadPool, ZeroMeansHardwareConcurrency) {

@@ -13,12 +13,8 @@
 
 namespace vlm {
 
-BlasSingleThreaded::BlasSingleThreaded() : previous_(openblas_get_num_threads()) {
-  if (previous_ != 1) openblas_set_num_threads(1);
-}
-
-BlasSingleThreaded::~BlasSingleThreaded() {
-  if (previous_ != 1) openblas_set_num_threads(previous_);
+void hold_blas_single_threaded() {
+  if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
 }
 
 void check_f32_activation(const Tensor& t, const char* op, const char* name) {
@@ -41,6 +37,7 @@ void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const ch
 }
 
 CpuBackend::CpuBackend(int n_threads) : pool_(n_threads) {
+  hold_blas_single_threaded();
   scratch_.resize(static_cast<size_t>(pool_.size()));
 }
 

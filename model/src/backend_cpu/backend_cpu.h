@@ -1,8 +1,8 @@
 // CpuBackend: the reference implementation of vlm::Backend (backend.h) on the host.
 // Activations are F32; weights stay in their checkpoint dtype (F32/F16/BF16, possibly memory-mapped)
 // and are converted to f32 a panel or a row at a time inside the ops. One thread pool per backend
-// runs every op; OpenBLAS is kept single-threaded while it is called from inside the pool so the
-// two never oversubscribe the cores.
+// runs every op; OpenBLAS is set to one thread (hold_blas_single_threaded) so that it and the pool
+// never oversubscribe the cores.
 // The ops are defined across files by concern: backend_cpu.cpp (memory, checks, small ops),
 // cpu_matmul.cpp, cpu_attention.cpp, cpu_elementwise.cpp.
 #pragma once
@@ -58,18 +58,11 @@ class CpuBackend final : public Backend {
   std::vector<std::vector<float>> scratch_;
 };
 
-// Holds OpenBLAS at one thread for the lifetime of the guard (our pool does the parallelism) and
-// restores the previous setting afterwards.
-class BlasSingleThreaded {
- public:
-  BlasSingleThreaded();
-  ~BlasSingleThreaded();
-  BlasSingleThreaded(const BlasSingleThreaded&) = delete;
-  BlasSingleThreaded& operator=(const BlasSingleThreaded&) = delete;
-
- private:
-  int previous_;
-};
+// Sets OpenBLAS to one thread (our pool does the parallelism), called before every op that uses
+// BLAS from inside the pool. The setting is process-wide and deliberately not restored: restoring
+// would race with a second CpuBackend working in another thread, and nothing else in libvlm
+// calls BLAS. Code that wants threaded BLAS for itself sets it again before its own calls.
+void hold_blas_single_threaded();
 
 // Shared argument checks; the messages name the op and the tensor.
 void check_f32_activation(const Tensor& t, const char* op, const char* name);

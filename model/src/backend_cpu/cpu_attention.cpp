@@ -115,7 +115,7 @@ void CpuBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tensor
   const float* ks = k.data_as<const float>();
   const float* vs = v.data_as<const float>();
   float* os = out.data_as<float>();
-  BlasSingleThreaded blas_guard;
+  hold_blas_single_threaded();
   pool_.parallel_for(static_cast<int64_t>(blocks.size()) * heads, [&](int64_t task, int thread) {
     const Block& block = blocks[static_cast<size_t>(task / heads)];
     const int64_t h = task % heads;
@@ -191,7 +191,7 @@ void CpuBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const 
     }
   };
 
-  BlasSingleThreaded blas_guard;
+  hold_blas_single_threaded();
   pool_.parallel_for(kv_heads * q_blocks * chunks, [&](int64_t task, int thread) {
     const int64_t chunk = task % chunks;
     const int64_t qb = (task / chunks) % q_blocks;

@@ -22,6 +22,7 @@ constexpr int64_t kSmallMRowsPerTask = 64;
 constexpr int64_t kMinRowsPerTask = 64;  // x rows are not split finer than this
 constexpr int64_t kMaxPanel = 128;       // weight rows per sgemm task
 constexpr int64_t kMinPanel = 16;
+constexpr int64_t kMaxPanelFloats = 1 << 20;  // 4 MB of converted weights per thread at most
 
 }  // namespace
 
@@ -86,12 +87,12 @@ void CpuBackend::matmul(const Tensor& x, const Tensor& w, const Tensor& bias, Te
   int64_t panels = (N + panel - 1) / panel;
   const int64_t max_row_groups = (M + kMinRowsPerTask - 1) / kMinRowsPerTask;
   int64_t row_groups = std::min(max_row_groups, std::max<int64_t>(1, (threads * 2 + panels - 1) / panels));
-  while (panel > kMinPanel && panels * row_groups < threads * 2) {
+  while (panel > kMinPanel && (panels * row_groups < threads * 2 || panel * K > kMaxPanelFloats)) {
     panel /= 2;
     panels = (N + panel - 1) / panel;
   }
   const int64_t rows_per_group = (M + row_groups - 1) / row_groups;
-  BlasSingleThreaded blas_guard;
+  hold_blas_single_threaded();
   pool_.parallel_for(row_groups * panels, [&](int64_t task, int thread) {
     const int64_t m0 = (task / panels) * rows_per_group;
     const int64_t m1 = std::min(M, m0 + rows_per_group);

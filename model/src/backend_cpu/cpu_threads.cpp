@@ -3,6 +3,26 @@
 #include "backend_cpu/cpu_threads.h"
 
 namespace vlm {
+namespace {
+// The pool whose task the current thread is running, so a nested parallel_for runs inline
+// instead of waiting for workers that are busy with the outer call.
+thread_local const CpuThreadPool* tls_running_pool = nullptr;
+thread_local int tls_thread_index = 0;
+
+struct RunningPoolScope {
+  RunningPoolScope(const CpuThreadPool* pool, int thread)
+      : previous_pool(tls_running_pool), previous_thread(tls_thread_index) {
+    tls_running_pool = pool;
+    tls_thread_index = thread;
+  }
+  ~RunningPoolScope() {
+    tls_running_pool = previous_pool;
+    tls_thread_index = previous_thread;
+  }
+  const CpuThreadPool* previous_pool;
+  int previous_thread;
+};
+}  // namespace
 
 CpuThreadPool::CpuThreadPool(int n_threads) {
   if (n_threads <= 0) n_threads = static_cast<int>(std::thread::hardware_concurrency());
@@ -22,6 +42,7 @@ CpuThreadPool::~CpuThreadPool() {
 }
 
 void CpuThreadPool::run_tasks(int thread) {
+  RunningPoolScope scope(this, thread);
   for (;;) {
     if (failed_.load(std::memory_order_relaxed)) return;
     int64_t task = next_task_.fetch_add(1, std::memory_order_relaxed);
@@ -56,8 +77,13 @@ void CpuThreadPool::worker_loop(int thread) {
 void CpuThreadPool::parallel_for(int64_t n_tasks,
                                  const std::function<void(int64_t task, int thread)>& fn) {
   if (n_tasks <= 0) return;
+  if (tls_running_pool == this) {  // nested call from one of our tasks: run it on this thread
+    for (int64_t task = 0; task < n_tasks; ++task) fn(task, tls_thread_index);
+    return;
+  }
   std::lock_guard<std::mutex> call_lock(call_mutex_);
   if (n_threads_ == 1 || n_tasks == 1) {
+    RunningPoolScope scope(this, 0);
     for (int64_t task = 0; task < n_tasks; ++task) fn(task, 0);
     return;
   }

@@ -28,7 +28,8 @@ class CpuThreadPool {
 
   // Runs fn(task, thread) for task in [0, n_tasks) across the pool and returns when all are done.
   // thread is in [0, size()). The first exception thrown by a task is rethrown here (remaining
-  // tasks are skipped). Calls from several threads at once are serialised.
+  // tasks are skipped). Calls from several threads at once are serialised; a call made from inside
+  // a task runs inline on the calling thread.
   void parallel_for(int64_t n_tasks, const std::function<void(int64_t task, int thread)>& fn);
 
  private:
