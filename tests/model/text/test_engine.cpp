@@ -1,0 +1,267 @@
+// The whole Engine (config, tokenizer, prompt, preprocessed pixels → vision encoder → decoder →
+// greedy loop) against the HF 4.51.3 reference runs, plus its error and control paths: the prompt
+// ids, 32 greedy tokens and their per-step logits, the repetition-penalty run, the bf16 checkpoint's
+// error against the fp32 reference on the same weights, cancellation, the context limit, and
+// checkpoints with a missing or misshapen tensor.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "fixture_runs.h"
+#include "vlm/engine.h"
+#include "vlm/error.h"
+#include "vlm/safetensors.h"
+
+namespace vlm {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FixtureRun;
+using testing::read_array;
+using testing::relative_to_max;
+
+constexpr double kLogitTolerance = 1e-4;  // max |ours − ref| / max |ref| per step, fp32 reference
+
+EngineOptions cpu_options(int max_context = 512) {
+  EngineOptions options;
+  options.n_threads = 2;
+  options.max_context = max_context;
+  return options;
+}
+
+GenerateRequest request_for(const FixtureRun& r, int max_new_tokens) {
+  GenerateRequest request;
+  request.visions = testing::vision_items(r);
+  request.prompt = r.the_case["user_text"];
+  request.sampling.greedy = true;
+  request.sampling.max_new_tokens = max_new_tokens;
+  request.sampling.min_new_tokens = r.run["generation"]["min_new_tokens"].get<int>();
+  return request;
+}
+
+TEST(EngineFixture, GreedyGenerationMatchesReference) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty()) << "no fixtures under VLM_FIXTURES";
+  for (const FixtureRun& r : runs) {
+    SCOPED_TRACE(r.label());
+    auto engine = Engine::load(r.checkpoint_dir, cpu_options());
+    GenerateRequest request = request_for(r, r.run["generation"]["max_new_tokens"].get<int>());
+    request.keep_logits = true;
+    const GenerateResult result = engine->generate(request);
+    EXPECT_EQ(result.prompt_ids, read_array<int32_t>(r, "input_ids"));
+    EXPECT_EQ(result.generated_ids, read_array<int32_t>(r, "generated_ids"));
+    EXPECT_FALSE(result.cancelled);
+    const auto ref_logits = read_array<float>(r, "generated_logits");
+    ASSERT_EQ(result.logits.size(), ref_logits.size());
+    const size_t vocab = static_cast<size_t>(engine->config().text.vocab_size);
+    double worst = 0.0;
+    for (size_t step = 0; step * vocab < ref_logits.size(); ++step) {
+      const std::vector<float> ours(result.logits.begin() + step * vocab,
+                                    result.logits.begin() + (step + 1) * vocab);
+      const std::vector<float> ref(ref_logits.begin() + step * vocab,
+                                   ref_logits.begin() + (step + 1) * vocab);
+      worst = std::max(worst, relative_to_max(ours, ref));
+    }
+    std::printf("[ figure ] %-28s %-9s full pipeline, worst step logits rel err vs HF fp32 = %.3g\n",
+                r.label().c_str(), r.run["checkpoint_storage_dtype"].get<std::string>().c_str(), worst);
+    EXPECT_LE(worst, kLogitTolerance);
+  }
+}
+
+TEST(EngineFixture, RepetitionPenaltyRunMatchesReference) {
+  int checked = 0;
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty()) << "no fixtures under VLM_FIXTURES";
+  for (const FixtureRun& r : runs) {
+    if (!r.run.contains("repetition_penalty_run")) continue;
+    SCOPED_TRACE(r.label());
+    auto engine = Engine::load(r.checkpoint_dir, cpu_options());
+    GenerateRequest request = request_for(r, 32);
+    request.sampling.repetition_penalty = r.run["repetition_penalty_run"]["repetition_penalty"];
+    const auto array = r.run["repetition_penalty_run"]["array"].get<std::string>();
+    EXPECT_EQ(engine->generate(request).generated_ids, read_array<int32_t>(r, array));
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+}
+
+// The bf16 checkpoint: our CPU run (bf16 weights, f32 activations) against HF in fp32 on the same
+// (exactly upcast) weights, and for comparison HF's own bf16-compute run against that reference.
+TEST(EngineFixture, Bf16CheckpointErrorAgainstFp32Reference) {
+  int checked = 0;
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty()) << "no fixtures under VLM_FIXTURES";
+  for (const FixtureRun& r : runs) {
+    if (r.run["checkpoint_storage_dtype"] != "bfloat16") continue;
+    SCOPED_TRACE(r.label());
+    auto engine = Engine::load(r.checkpoint_dir, cpu_options());
+    GenerateRequest request = request_for(r, 1);
+    request.keep_logits = true;
+    const GenerateResult result = engine->generate(request);
+    const auto prefill = read_array<float>(r, "prefill_logits");
+    const size_t vocab = static_cast<size_t>(engine->config().text.vocab_size);
+    const std::vector<float> ref_last(prefill.end() - static_cast<std::ptrdiff_t>(vocab), prefill.end());
+    const double ours = relative_to_max(result.logits, ref_last);
+    double hf_bf16 = -1.0;
+    if (r.has("bf16_prefill_logits_last_row")) {
+      hf_bf16 = relative_to_max(read_array<float>(r, "bf16_prefill_logits_last_row"), ref_last);
+    }
+    std::printf("[ figure ] %-28s bf16 checkpoint: last-row logits rel err vs HF fp32 = %.3g "
+                "(HF bf16 compute: %.3g)\n", r.label().c_str(), ours, hf_bf16);
+    EXPECT_LE(ours, kLogitTolerance);
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+}
+
+TEST(Engine, CancelFromOnTokenReturnsTokensSoFar) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  auto engine = Engine::load(runs.front().checkpoint_dir, cpu_options());
+  CancelToken cancel;
+  GenerateRequest request = request_for(runs.front(), 20);
+  request.cancel = &cancel;
+  int seen = 0;
+  request.on_token = [&](int32_t, const std::string&) {
+    if (++seen == 3) cancel.cancel();
+  };
+  const GenerateResult result = engine->generate(request);
+  EXPECT_TRUE(result.cancelled);
+  EXPECT_EQ(result.generated_ids.size(), 3u);
+  EXPECT_EQ(seen, 3);
+  const auto expected = read_array<int32_t>(runs.front(), "generated_ids");
+  EXPECT_EQ(result.generated_ids, std::vector<int32_t>(expected.begin(), expected.begin() + 3));
+}
+
+TEST(Engine, CancelBeforeStartReturnsNothing) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  auto engine = Engine::load(runs.front().checkpoint_dir, cpu_options());
+  CancelToken cancel;
+  cancel.cancel();
+  GenerateRequest request = request_for(runs.front(), 8);
+  request.cancel = &cancel;
+  const GenerateResult result = engine->generate(request);
+  EXPECT_TRUE(result.cancelled);
+  EXPECT_TRUE(result.generated_ids.empty());
+}
+
+TEST(Engine, StreamedPiecesJoinToTheText) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  auto engine = Engine::load(runs.front().checkpoint_dir, cpu_options());
+  GenerateRequest request = request_for(runs.front(), 16);
+  std::string streamed;
+  std::vector<int32_t> ids;
+  request.on_token = [&](int32_t id, const std::string& piece) {
+    ids.push_back(id);
+    streamed += piece;
+  };
+  const GenerateResult result = engine->generate(request);
+  EXPECT_EQ(ids, result.generated_ids);
+  // The final text may add a replacement character for bytes still pending at the end.
+  EXPECT_EQ(result.text.compare(0, streamed.size(), streamed), 0);
+}
+
+TEST(Engine, PromptLongerThanContextIsAnError) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  auto engine = Engine::load(runs.front().checkpoint_dir, cpu_options(10));
+  GenerateRequest request = request_for(runs.front(), 4);
+  const size_t n_prompt = read_array<int32_t>(runs.front(), "input_ids").size();
+  try {
+    engine->generate(request);
+    FAIL() << "no error";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::InvalidInput);
+    const std::string what = error.what();
+    EXPECT_NE(what.find(std::to_string(n_prompt) + " tokens"), std::string::npos) << what;
+    EXPECT_NE(what.find("context of 10"), std::string::npos) << what;
+  }
+}
+
+TEST(Engine, GenerationStopsAtTheContextEnd) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  const auto n_prompt = static_cast<int>(read_array<int32_t>(runs.front(), "input_ids").size());
+  auto engine = Engine::load(runs.front().checkpoint_dir, cpu_options(n_prompt + 5));
+  GenerateRequest request = request_for(runs.front(), 32);
+  const GenerateResult result = engine->generate(request);
+  // Prompt + 5 cache rows hold the prompt and 5 fed-back tokens: 6 tokens can be produced.
+  EXPECT_EQ(result.generated_ids.size(), 6u);
+  const auto expected = read_array<int32_t>(runs.front(), "generated_ids");
+  EXPECT_EQ(result.generated_ids, std::vector<int32_t>(expected.begin(), expected.begin() + 6));
+}
+
+// Copies a fixture checkpoint folder, rewriting model.safetensors through `edit`.
+fs::path edited_checkpoint(const fs::path& source, const std::string& name,
+                           const std::function<void(const TensorInfo&, const Tensor&, SafetensorsWriter&)>& edit) {
+  const fs::path dir = fs::temp_directory_path() / ("vlm_text_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const auto& entry : fs::directory_iterator(source)) {
+    if (entry.path().filename() != "model.safetensors") fs::copy(entry.path(), dir / entry.path().filename());
+  }
+  const auto file = SafetensorsFile::open(source / "model.safetensors");
+  SafetensorsWriter writer;
+  for (const TensorInfo& info : file->tensors()) edit(info, file->tensor(info.name), writer);
+  writer.write(dir / "model.safetensors");
+  return dir;
+}
+
+std::string load_error(const fs::path& dir) {
+  try {
+    Engine::load(dir, cpu_options());
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(Engine, MissingTensorIsNamed) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  const std::string victim = "model.layers.1.mlp.up_proj.weight";
+  const fs::path dir = edited_checkpoint(runs.front().checkpoint_dir, "missing",
+                                         [&](const TensorInfo& info, const Tensor& t, SafetensorsWriter& w) {
+                                           if (info.name != victim) w.add(info.name, t);
+                                         });
+  const std::string what = load_error(dir);
+  fs::remove_all(dir);
+  EXPECT_NE(what.find(victim), std::string::npos) << what;
+}
+
+TEST(Engine, WrongShapeIsNamed) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  const std::string victim = "model.layers.0.self_attn.k_proj.bias";
+  const fs::path dir = edited_checkpoint(runs.front().checkpoint_dir, "shape",
+                                         [&](const TensorInfo& info, const Tensor& t, SafetensorsWriter& w) {
+                                           if (info.name == victim) {
+                                             w.add(info.name, t.dtype(), {t.numel() - 1}, t.data());
+                                           } else {
+                                             w.add(info.name, t);
+                                           }
+                                         });
+  const std::string what = load_error(dir);
+  fs::remove_all(dir);
+  EXPECT_NE(what.find(victim), std::string::npos) << what;
+}
+
+TEST(Engine, CudaDeviceIsUnsupportedInThisBuild) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  EngineOptions options = cpu_options();
+  options.device = "cuda:0";
+  try {
+    Engine::load(runs.front().checkpoint_dir, options);
+    FAIL() << "no error";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::Unsupported);
+  }
+}
+
+}  // namespace
+}  // namespace vlm
