@@ -1,6 +1,7 @@
 // CPU backend op benchmark. Prints, for the model's matmul shapes, GFLOP/s of the backend with
-// f32 and with bf16 weights against plain multi-threaded cblas_sgemm on weights pre-converted to
-// f32 (the ratio column; > 1 means the backend is faster), and attention throughput for a
+// f32 and with bf16 weights against plain multi-threaded cblas_sgemm (cblas_sgemv for M == 1) on
+// weights pre-converted to f32 (the ratio columns; > 1 means the backend is faster; at M == 1 the
+// bf16 ratio mostly shows the halved weight bytes), and attention throughput for a
 // 1024-row segment (16 heads, head_dim 80) against scores materialised with threaded sgemm.
 // Usage: bench_cpu_ops [--threads N] [--quick]
 #include <cblas.h>
@@ -61,13 +62,18 @@ void bench_matmul(vlm::Backend& backend, int threads, const Shape& s, double min
   const double flops = 2.0 * s.M * s.N * s.K;
   double t_f32 = time_call([&] { backend.matmul(tx, w32, vlm::Tensor(), ty); }, min_seconds);
   double t_bf16 = time_call([&] { backend.matmul(tx, w16, vlm::Tensor(), ty); }, min_seconds);
-  // Reference: OpenBLAS's own threading on the whole f32 problem.
+  // Reference: OpenBLAS's own threading on the whole f32 problem (sgemv when M == 1).
   std::vector<float> y(static_cast<size_t>(s.M * s.N));
   openblas_set_num_threads(threads);
   double t_ref = time_call([&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(s.M), static_cast<int>(s.N),
-                static_cast<int>(s.K), 1.0f, x.data(), static_cast<int>(s.K), w.data(),
-                static_cast<int>(s.K), 0.0f, y.data(), static_cast<int>(s.N));
+    if (s.M == 1) {
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(s.N), static_cast<int>(s.K), 1.0f,
+                  w.data(), static_cast<int>(s.K), x.data(), 1, 0.0f, y.data(), 1);
+    } else {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(s.M), static_cast<int>(s.N),
+                  static_cast<int>(s.K), 1.0f, x.data(), static_cast<int>(s.K), w.data(),
+                  static_cast<int>(s.K), 0.0f, y.data(), static_cast<int>(s.N));
+    }
   }, min_seconds);
   openblas_set_num_threads(1);
   std::printf("%-22s %6lld %6lld %7lld | %8.1f %8.1f %8.1f | %6.2f %6.2f", s.what,
