@@ -6,7 +6,6 @@
 
 #include "vlm/engine.h"
 #include "vlm/error.h"
-#include "vlm/frame_sampler.h"
 #include "vlm/preprocess.h"
 
 namespace vlm::gst {
@@ -20,12 +19,8 @@ class EngineRunner final : public WindowRunner {
     const Window& window = job.window;
     VLM_CHECK(!window.frames.empty(), InvalidInput, "window " << window.index << " has no frames");
     std::vector<ImageRgb8> images;
-    std::vector<int64_t> times;
     images.reserve(window.frames.size());
-    for (const FramePtr& frame : window.frames) {
-      images.push_back(frame->image);
-      times.push_back(frame->running_ns);
-    }
+    for (const FramePtr& frame : window.frames) images.push_back(frame->image);
     VideoSamplingOptions sampling;
     sampling.fps = job.task.sample_fps;
     if (job.task.min_pixels > 0) sampling.min_pixels = job.task.min_pixels;
@@ -34,8 +29,8 @@ class EngineRunner final : public WindowRunner {
     item.input = preprocess_video(images, job.task.sample_fps, engine_->preprocessor(), sampling);
     item.is_video = true;
     // Model time 0 is the window's first frame (spec §4.5); results are mapped back from there.
-    item.patch_start_seconds = temporal_patch_starts(times, times.front(),
-                                                     engine_->config().vision.temporal_patch_size);
+    item.patch_start_seconds =
+        patch_start_seconds(window, engine_->config().vision.temporal_patch_size);
     GenerateRequest request;
     request.visions.push_back(std::move(item));
     request.prompt = job.task.prompt;

@@ -58,4 +58,8 @@ struct WindowJob {
   uint64_t epoch = 0;  // flush generation it belongs to; results of older epochs are discarded
 };
 
+// Start time (seconds from the window's first frame, model time 0) of each temporal patch, from
+// the frames' real running times: what the engine receives as VisionItem::patch_start_seconds.
+std::vector<double> patch_start_seconds(const Window& window, int temporal_patch_size = 2);
+
 }  // namespace vlm::gst

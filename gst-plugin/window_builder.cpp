@@ -88,4 +88,12 @@ void WindowBuilder::reset() {
   covered_until_ns_.reset();
 }
 
+std::vector<double> patch_start_seconds(const Window& window, int temporal_patch_size) {
+  std::vector<int64_t> times;
+  times.reserve(window.frames.size());
+  for (const FramePtr& frame : window.frames) times.push_back(frame->running_ns);
+  if (times.empty()) return {};
+  return temporal_patch_starts(times, times.front(), temporal_patch_size);
+}
+
 }  // namespace vlm::gst

@@ -17,8 +17,8 @@ namespace vlm::gst {
 
 class EventMerger {
  public:
-  // Returns the record to publish (new id, or the old id when the span grew), or false when the
-  // candidate duplicates a known event without adding to it.
+  // True when `candidate` is to be published: a new event (given a new id) or a known one whose
+  // span grew (candidate becomes the merged event, old id). False for a duplicate adding nothing.
   bool merge(EventRecord& candidate, const std::string& stream);
   void clear() { known_.clear(); }
 

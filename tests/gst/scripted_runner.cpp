@@ -1,0 +1,84 @@
+// Scripted runner implementation (see scripted_runner.h).
+#include "scripted_runner.h"
+
+#include <thread>
+
+#include "vlm/error.h"
+
+namespace vlm::gst::test_support {
+namespace {
+
+class ScriptedRunner final : public WindowRunner {
+ public:
+  std::string run(const WindowJob& job, const CancelToken& cancel) override {
+    Script& s = script();
+    std::unique_lock<std::mutex> lock(s.mutex);
+    s.jobs.push_back(job);
+    ++s.started;
+    s.changed.notify_all();
+    while (!s.gate_open && !cancel.cancelled()) s.changed.wait_for(lock, std::chrono::milliseconds(2));
+    if (cancel.cancelled()) {
+      ++s.cancelled;
+      s.changed.notify_all();
+      VLM_THROW(Cancelled, "scripted window " << job.window.index << " cancelled");
+    }
+    if (s.fail) VLM_THROW(InvalidInput, "scripted failure for window " << job.window.index);
+    if (s.answer) return s.answer(job);
+    return "window " + std::to_string(job.window.index);
+  }
+};
+
+}  // namespace
+
+Script& script() {
+  static Script s;
+  return s;
+}
+
+void Script::reset() {
+  std::lock_guard<std::mutex> lock(mutex);
+  jobs.clear();
+  factory_calls.clear();
+  answer = nullptr;
+  gate_open = true;
+  fail = false;
+  started = 0;
+  cancelled = 0;
+}
+
+void Script::set_gate(bool open) {
+  std::lock_guard<std::mutex> lock(mutex);
+  gate_open = open;
+  changed.notify_all();
+}
+
+bool Script::wait_started(int n, std::chrono::seconds limit) {
+  std::unique_lock<std::mutex> lock(mutex);
+  return changed.wait_for(lock, limit, [&] { return started >= n; });
+}
+
+std::vector<WindowJob> Script::jobs_copy() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return jobs;
+}
+
+void install_scripted_runner() {
+  set_runner_factory([](const RunnerConfig& config) -> std::unique_ptr<WindowRunner> {
+    {
+      std::lock_guard<std::mutex> lock(script().mutex);
+      script().factory_calls.push_back(config);
+    }
+    return std::make_unique<ScriptedRunner>();
+  });
+}
+
+bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+}  // namespace vlm::gst::test_support
