@@ -8,6 +8,7 @@
 #include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define VLM_CPU_X86 1
 #define VLM_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -74,9 +75,12 @@ float exp_shift_sum_scalar(float* values, int64_t n, float shift) {
 // ---- AVX2 ----
 
 bool detect_simd() {
+  // avx2/fma via the compiler's builtin (which also checks OS support for the registers); f16c is
+  // CPUID.1:ECX bit 29, read directly because clang's builtin does not know that name.
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-         __builtin_cpu_supports("f16c");
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
 }
 
 template <DType D>
