@@ -195,6 +195,74 @@ TEST(Engine, GenerationStopsAtTheContextEnd) {
   EXPECT_EQ(result.generated_ids, std::vector<int32_t>(expected.begin(), expected.begin() + 6));
 }
 
+const FixtureRun* find_run(const std::vector<FixtureRun>& runs, const std::string& label) {
+  for (const FixtureRun& r : runs) {
+    if (r.label() == label) return &r;
+  }
+  return nullptr;
+}
+
+// Even patch start times reproduce the reference exactly; uneven ones move the temporal ids and
+// therefore change the logits.
+TEST(Engine, PatchStartTimesDriveTemporalPositions) {
+  const auto runs = testing::list_runs();
+  const FixtureRun* r = find_run(runs, "tiny-a/video_2fps");
+  ASSERT_NE(r, nullptr);
+  auto engine = Engine::load(r->checkpoint_dir, cpu_options());
+  GenerateRequest request = request_for(*r, 32);
+  request.keep_logits = true;
+  ASSERT_EQ(request.visions.size(), 1u);
+  VisionItem& video = request.visions[0];
+  ASSERT_GE(video.input.grid.t, 2);
+  for (int64_t a = 0; a < video.input.grid.t; ++a) {
+    video.patch_start_seconds.push_back(static_cast<double>(a) * video.input.second_per_grid_t);
+  }
+  const GenerateResult even = engine->generate(request);
+  EXPECT_EQ(even.generated_ids, read_array<int32_t>(*r, "generated_ids"));
+  video.patch_start_seconds.back() += 3.0;  // a late last patch: its temporal id grows by 6
+  request.sampling.max_new_tokens = 1;
+  const GenerateResult uneven = engine->generate(request);
+  const size_t vocab = static_cast<size_t>(engine->config().text.vocab_size);
+  const std::vector<float> first_even(even.logits.begin(), even.logits.begin() + vocab);
+  EXPECT_GT(relative_to_max(uneven.logits, first_even), 1e-3);
+}
+
+// second_per_grid_t = 0.5 (4 fps): the integer rule collapses the temporal ids, so the logits move
+// away from the float-rule reference.
+TEST(Engine, IntegerTemporalRuleIsSelectable) {
+  const auto runs = testing::list_runs();
+  const FixtureRun* r = find_run(runs, "tiny-b/video_4fps");
+  ASSERT_NE(r, nullptr);
+  ASSERT_LT(read_array<float>(*r, "second_per_grid_ts").at(0), 1.0f);
+  EngineOptions options = cpu_options();
+  options.integer_temporal_ids = true;
+  auto engine = Engine::load(r->checkpoint_dir, options);
+  GenerateRequest request = request_for(*r, 1);
+  request.keep_logits = true;
+  const GenerateResult result = engine->generate(request);
+  const auto prefill = read_array<float>(*r, "prefill_logits");
+  const std::vector<float> ref_last(prefill.end() - static_cast<std::ptrdiff_t>(result.logits.size()),
+                                    prefill.end());
+  EXPECT_GT(relative_to_max(result.logits, ref_last), 1e-3);
+}
+
+TEST(Engine, ContextClampIsLogged) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  const auto n_prompt = static_cast<int>(read_array<int32_t>(runs.front(), "input_ids").size());
+  auto engine = Engine::load(runs.front().checkpoint_dir, cpu_options(n_prompt + 2));
+  std::vector<std::string> warnings;
+  set_log_level(LogLevel::Debug);
+  set_log_callback([&](LogLevel level, std::string_view message) {
+    if (level == LogLevel::Warning) warnings.emplace_back(message);
+  });
+  const GenerateResult result = engine->generate(request_for(runs.front(), 10));
+  set_log_callback(nullptr);
+  EXPECT_EQ(result.generated_ids.size(), 3u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("context"), std::string::npos) << warnings[0];
+}
+
 // Copies a fixture checkpoint folder, rewriting model.safetensors through `edit`.
 fs::path edited_checkpoint(const fs::path& source, const std::string& name,
                            const std::function<void(const TensorInfo&, const Tensor&, SafetensorsWriter&)>& edit) {
@@ -230,6 +298,7 @@ TEST(Engine, MissingTensorIsNamed) {
                                          });
   const std::string what = load_error(dir);
   fs::remove_all(dir);
+  std::printf("[ message ] %s\n", what.c_str());
   EXPECT_NE(what.find(victim), std::string::npos) << what;
 }
 
@@ -247,6 +316,7 @@ TEST(Engine, WrongShapeIsNamed) {
                                          });
   const std::string what = load_error(dir);
   fs::remove_all(dir);
+  std::printf("[ message ] %s\n", what.c_str());
   EXPECT_NE(what.find(victim), std::string::npos) << what;
 }
 
