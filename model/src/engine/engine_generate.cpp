@@ -19,6 +19,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Prompt rows per prefill forward pass.
+constexpr int64_t kPrefillChunk = 1024;
+
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
@@ -135,7 +138,20 @@ GenerateResult EngineImpl::generate(const GenerateRequest& request) {
 
   const auto t_prefill = Clock::now();
   decoder_->reset();
-  Tensor logits = decoder_->forward(embeds, rope.t, rope.h, rope.w, false);
+  // Chunks bound the activation memory of long (video) prompts; each sees the cache before it.
+  Tensor logits;
+  for (int64_t row0 = 0; row0 < n_prompt; row0 += kPrefillChunk) {
+    if (is_cancelled(request)) {
+      result.cancelled = true;
+      return result;
+    }
+    const int64_t rows = std::min(kPrefillChunk, n_prompt - row0);
+    const auto part = [&](const std::vector<int64_t>& axis) {
+      return std::span<const int64_t>(axis).subspan(static_cast<size_t>(row0), static_cast<size_t>(rows));
+    };
+    logits = decoder_->forward(embeds.slice_rows(row0, rows), part(rope.t), part(rope.h),
+                               part(rope.w), false);
+  }
   backend_->synchronize();
   result.timings.prefill_ms = ms_since(t_prefill);
   result.timings.prefill_tokens = static_cast<int>(n_prompt);

@@ -134,6 +134,33 @@ TEST(TextDecoderFixture, GreedyTokensMatchReference) {
   }
 }
 
+// Prefill in chunks (as the engine does for long prompts) sees the cached rows before each chunk:
+// the last row's logits equal the reference's within the same tolerance.
+TEST(TextDecoderFixture, ChunkedPrefillMatchesReference) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty()) << "no fixtures under VLM_FIXTURES";
+  for (const FixtureRun& r : runs) {
+    SCOPED_TRACE(r.label());
+    DecoderRun d(r);
+    const RopeIndex rope = rope_for(r, d.config, d.ids);
+    Tensor embeds = reference_embeds(r, d.config, *d.backend, d.decoder, d.ids);
+    const int64_t n = static_cast<int64_t>(d.ids.size()), chunk = 7;
+    Tensor logits;
+    for (int64_t row0 = 0; row0 < n; row0 += chunk) {
+      const size_t rows = static_cast<size_t>(std::min(chunk, n - row0));
+      const auto part = [&](const std::vector<int64_t>& axis) {
+        return std::span<const int64_t>(axis).subspan(static_cast<size_t>(row0), rows);
+      };
+      logits = d.decoder.forward(embeds.slice_rows(row0, static_cast<int64_t>(rows)), part(rope.t),
+                                 part(rope.h), part(rope.w), false);
+    }
+    const auto ref = read_array<float>(r, "prefill_logits");
+    const auto ours = d.backend->to_host_f32(logits);
+    const std::vector<float> ref_last(ref.end() - static_cast<std::ptrdiff_t>(ours.size()), ref.end());
+    EXPECT_LE(relative_to_max(ours, ref_last), kPrefillTolerance);
+  }
+}
+
 TEST(TextDecoder, ContextOverflowNamesBothNumbers) {
   const auto runs = testing::list_runs();
   ASSERT_FALSE(runs.empty());
