@@ -64,10 +64,10 @@ struct GenerateTimings {
 
 struct GenerateResult {
   std::vector<int32_t> prompt_ids;
-  std::vector<int32_t> generated_ids;
-  std::string text;
+  std::vector<int32_t> generated_ids;  // ends with the stop id when one ended it (as HF's sequences)
+  std::string text;                    // generated_ids decoded, special tokens skipped
   bool cancelled = false;
-  std::vector<float> logits;  // [generated steps, vocab] when keep_logits
+  std::vector<float> logits;  // [generated steps, vocab] raw (before penalties) when keep_logits
   GenerateTimings timings;
 };
 
