@@ -2,4 +2,7 @@
 // 2 usage error) and catches vlm::Error itself so main() stays a dispatcher.
 #pragma once
 
-namespace vlm_cli {}
+namespace vlm_cli {
+
+int run_tokenize(int argc, char** argv);  // cmd_tokenize.cpp
+}  // namespace vlm_cli

@@ -16,6 +16,7 @@ struct Command {
 
 const std::vector<Command> kCommands = {
     // Subcommands register here.
+    {"tokenize", vlm_cli::run_tokenize, "encode stdin to token ids, or --decode ids to text"},
 };
 
 void print_usage() {

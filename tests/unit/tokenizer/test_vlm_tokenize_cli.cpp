@@ -1,0 +1,81 @@
+// Runs the built `vlm tokenize` binary (VLM_CLI) on corpus texts and checks its output against
+// the reference ids and decoded text of corpus.json.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "tokenizer_fixtures.h"
+
+namespace {
+
+struct RunResult {
+  int status = -1;
+  std::string output;
+};
+
+// Runs `vlm tokenize --tokenizer <qwen> <extra>` with `input` on stdin (through a temp file).
+RunResult run_cli(const std::string& extra, const std::string& input) {
+  const auto dir = std::filesystem::temp_directory_path();
+  const auto input_path = dir / ("vlm_tokenize_in_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+                                 "_" + std::to_string(reinterpret_cast<uintptr_t>(&input)));
+  {
+    std::ofstream file(input_path, std::ios::binary);
+    file << input;
+  }
+  const std::string command = "'" + vlm_test::env_or_empty("VLM_CLI") + "' tokenize --tokenizer '" +
+                              vlm_test::env_or_empty("VLM_QWEN_TOKENIZER") + "' " + extra + " < '" +
+                              input_path.string() + "'";
+  RunResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  size_t count = 0;
+  while ((count = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, count);
+  result.status = pclose(pipe);
+  std::filesystem::remove(input_path);
+  return result;
+}
+
+const nlohmann::json& corpus_case(const std::string& name) {
+  static const auto corpus = vlm_test::load_fixture("corpus.json");
+  for (const auto& entry : corpus["cases"]) {
+    if (entry["name"] == name) return entry;
+  }
+  throw std::runtime_error("no corpus case " + name);
+}
+
+TEST(VlmTokenizeCli, EncodePrintsReferenceIds) {
+  for (const char* name : {"english", "chinese", "special_inside_text", "crlf", "emoji_zwj"}) {
+    const auto& entry = corpus_case(name);
+    const RunResult result = run_cli("", entry["text"].get<std::string>());
+    ASSERT_EQ(result.status, 0) << name;
+    const auto parsed = nlohmann::json::parse(result.output);
+    EXPECT_EQ(vlm_test::ids_of(parsed["ids"]), vlm_test::ids_of(entry["ids"])) << name;
+  }
+}
+
+TEST(VlmTokenizeCli, DecodeAcceptsJsonAndPlainIds) {
+  const auto& entry = corpus_case("special_inside_text");
+  const std::vector<int32_t> ids = vlm_test::ids_of(entry["ids"]);
+  std::string plain;
+  for (int32_t id : ids) plain += std::to_string(id) + " ";
+  const RunResult from_json = run_cli("--decode", nlohmann::json(ids).dump());
+  const RunResult from_plain = run_cli("--decode", plain);
+  const RunResult skipping = run_cli("--decode --skip-special", nlohmann::json{{"ids", ids}}.dump());
+  ASSERT_EQ(from_json.status, 0);
+  EXPECT_EQ(from_json.output, entry["decode"].get<std::string>());
+  EXPECT_EQ(from_plain.output, entry["decode"].get<std::string>());
+  EXPECT_EQ(skipping.output, entry["decode_skip_special"].get<std::string>());
+}
+
+TEST(VlmTokenizeCli, BadInputGivesUsageError) {
+  const RunResult result = run_cli("--decode", "12 potato");
+  EXPECT_EQ(WEXITSTATUS(result.status), 2);
+  const RunResult missing = run_cli("--no-such-option", "x");
+  EXPECT_EQ(WEXITSTATUS(missing.status), 2);
+}
+
+}  // namespace
