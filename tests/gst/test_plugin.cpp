@@ -1,0 +1,107 @@
+// The real plugin module (libgstvlm.so found through GST_PLUGIN_PATH, its own registry file) with
+// the real engine: registration and documentation, the errors a user sees for a missing or
+// corrupt checkpoint (an ERROR naming the path and a failed state change), and one end-to-end run
+// with the tiny fixture checkpoint (tests/fixtures/models/tiny-a).
+#include <gtest/gtest.h>
+
+#include <gst/gst.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "gst_test_util.h"
+
+using namespace vlm::gst::test_support;
+
+namespace {
+
+// Sets `description` to PAUSED; returns the state change result and the first ERROR's text.
+GstStateChangeReturn pause_pipeline(const std::string& description, std::string* error_text) {
+  GstElement* pipeline = gst_parse_launch(description.c_str(), nullptr);
+  EXPECT_NE(pipeline, nullptr);
+  if (pipeline == nullptr) return GST_STATE_CHANGE_FAILURE;
+  GstStateChangeReturn ret = gst_element_set_state(pipeline, GST_STATE_PAUSED);
+  if (ret == GST_STATE_CHANGE_ASYNC) ret = gst_element_get_state(pipeline, nullptr, nullptr, 30 * GST_SECOND);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  if (GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+    GError* err = nullptr;
+    gchar* debug = nullptr;
+    gst_message_parse_error(msg, &err, &debug);
+    *error_text = std::string(err->message) + " | " + (debug ? debug : "");
+    g_clear_error(&err);
+    g_free(debug);
+    gst_message_unref(msg);
+  }
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  return ret;
+}
+
+TEST(Plugin, LoadsFromThePluginPathWithDocumentation) {
+  GstPlugin* plugin = gst_registry_find_plugin(gst_registry_get(), "vlm");
+  ASSERT_NE(plugin, nullptr);
+  EXPECT_NE(std::string(gst_plugin_get_filename(plugin)).find("libgstvlm.so"), std::string::npos);
+  gst_object_unref(plugin);
+  GstElementFactory* factory = gst_element_factory_find("vlmdescribe");
+  ASSERT_NE(factory, nullptr);
+  const std::string klass = gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_KLASS);
+  const std::string description = gst_element_factory_get_metadata(factory, GST_ELEMENT_METADATA_DESCRIPTION);
+  EXPECT_NE(klass.find("Analyzer"), std::string::npos);
+  EXPECT_NE(description.find("gst-launch-1.0"), std::string::npos);  // example launch line
+  gst_object_unref(factory);
+}
+
+TEST(Plugin, MissingModelIsAnErrorNamingTheFolder) {
+  std::string error;
+  const auto ret = pause_pipeline(
+      "videotestsrc ! vlmdescribe model=/nonexistent/qwen-folder ! fakesink", &error);
+  EXPECT_EQ(ret, GST_STATE_CHANGE_FAILURE);
+  EXPECT_NE(error.find("/nonexistent/qwen-folder"), std::string::npos) << error;
+}
+
+TEST(Plugin, CorruptModelIsAnErrorNamingTheFile) {
+  const auto dir = std::filesystem::temp_directory_path() / ("vlm-corrupt-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "config.json") << "{ \"model_type\": \"qwen2_5_vl\", oops";
+  std::string error;
+  const auto ret = pause_pipeline("videotestsrc ! vlmdescribe model=" + dir.string() + " ! fakesink", &error);
+  EXPECT_EQ(ret, GST_STATE_CHANGE_FAILURE);
+  EXPECT_NE(error.find("config.json"), std::string::npos) << error;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Plugin, TinyCheckpointDescribesAClipEndToEnd) {
+  const char* fixtures = std::getenv("VLM_FIXTURES");
+  ASSERT_NE(fixtures, nullptr);
+  const auto model = std::filesystem::path(fixtures) / "models" / "tiny-a";
+  if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "no tiny checkpoint at " << model;
+  std::vector<GstStructure*> messages;
+  std::vector<std::string> warnings;
+  // 2 s at 30 fps, 1 s windows at 2 fps: windows [0,1) and [1,2), 2 frames each, 56x56 pixels.
+  ASSERT_TRUE(run_pipeline(
+      "videotestsrc num-buffers=60 ! video/x-raw,format=I420,width=56,height=56,framerate=30/1 ! "
+      "vlmdescribe model=" + model.string() + " mode=file window=1 stride=1 max-new-tokens=3 "
+      "min-pixels=3136 max-pixels=3136 stream-id=tiny ! fakesink", &messages, &warnings));
+  for (const auto& w : warnings) ADD_FAILURE() << "warning: " << w;
+  ASSERT_EQ(messages.size(), 2u);
+  for (size_t i = 0; i < messages.size(); ++i) {
+    EXPECT_STREQ(gst_structure_get_string(messages[i], "kind"), "window");
+    EXPECT_STREQ(gst_structure_get_string(messages[i], "stream"), "tiny");
+    guint frames = 0;
+    gst_structure_get_uint(messages[i], "frames", &frames);
+    EXPECT_EQ(frames, 2u);
+    EXPECT_NE(gst_structure_get_string(messages[i], "text"), nullptr);
+  }
+  free_structures(messages);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gst_init(&argc, &argv);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
