@@ -13,6 +13,10 @@
 //   8. every range lies inside the data area (file size - 8 - N);
 //   9. sorted by offset, the ranges tile the data area exactly: no overlap, no hole, no trailing
 //      bytes (zero-byte tensors may share an offset), as the crate's validate() requires.
+// Checked against the official Python package (safetensors 0.8.0, tests/fixtures/io/
+// check_rules_against_official.py): same verdicts, except two deliberate strictnesses — unknown
+// keys inside a tensor entry and leading whitespace before '{' are refused here (the format
+// documentation says the header MUST begin with '{'); the crate tolerates both.
 // Views are zero-copy pointers into the read-only mapping: writing through them faults. Offsets are
 // not aligned by the format; unaligned bf16/f32 loads are fine on x86-64 and AArch64, and backends
 // that need alignment (CUDA uploads) copy anyway.
