@@ -1,7 +1,8 @@
 // Streaming frame choice for live video (frame_sampler.h): a grid of instants every
 // 1/target_fps seconds, anchored at the first frame; the first frame at or after each instant is
 // kept. The grid advances by whole intervals so a slightly late frame does not shift later picks;
-// a frame that is late by a whole interval or more (a gap) restarts the grid at itself.
+// a frame that is late by a whole interval or more (a gap) restarts the grid at itself, and so
+// does a frame from before the previous grid instant (time went backwards without a reset()).
 #include <cmath>
 
 #include "vlm/error.h"
@@ -17,6 +18,12 @@ FrameSampler::FrameSampler(double target_fps) : target_fps_(target_fps), interva
 
 bool FrameSampler::offer(int64_t pts_ns) {
   if (!next_due_ns_) {
+    next_due_ns_ = pts_ns + interval_ns_;
+    return true;
+  }
+  // Earlier than the previous instant: every kept frame is at or after it, so time went back.
+  const bool went_backwards = pts_ns < *next_due_ns_ - 2 * interval_ns_;
+  if (went_backwards) {
     next_due_ns_ = pts_ns + interval_ns_;
     return true;
   }

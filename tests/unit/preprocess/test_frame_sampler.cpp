@@ -81,6 +81,18 @@ TEST(FrameSampler, ResetStartsANewGrid) {
   EXPECT_TRUE(s.offer(50 * kMs));  // backwards after a flush is fine
 }
 
+// A jump back by more than one interval behind the last instant restarts the grid (looping
+// source without a flush); small reordering jitter is just dropped.
+TEST(FrameSampler, BackwardJumpRestartsTheGrid) {
+  vlm::FrameSampler s(2.0);
+  EXPECT_TRUE(s.offer(10000 * kMs));   // due 10.5
+  EXPECT_FALSE(s.offer(9800 * kMs));   // jitter: not before 9.5
+  EXPECT_TRUE(s.offer(10500 * kMs));   // due 11.0
+  EXPECT_TRUE(s.offer(0));             // went back 10.5 s: keep, due 0.5
+  EXPECT_FALSE(s.offer(400 * kMs));
+  EXPECT_TRUE(s.offer(500 * kMs));
+}
+
 TEST(FrameSampler, RejectsNonPositiveRate) {
   EXPECT_THROW(vlm::FrameSampler(0.0), vlm::Error);
   EXPECT_THROW(vlm::FrameSampler(-2.0), vlm::Error);

@@ -129,7 +129,8 @@ TEST(VideoFrameSize, MatchesReferenceWithRealValuedBudget) {
   EXPECT_GE(compared, 100);
 }
 
-vlm::ImageRgb8 formula_frame(int t, int w, int h) {
+// The fixture script's frame formulas ("wrap": sharp edges, "smooth": clipped ramp).
+vlm::ImageRgb8 formula_frame(int t, int w, int h, bool smooth = false) {
   vlm::ImageRgb8 im;
   im.width = w;
   im.height = h;
@@ -137,8 +138,9 @@ vlm::ImageRgb8 formula_frame(int t, int w, int h) {
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
       for (int c = 0; c < 3; ++c)
-        im.pixels[(static_cast<size_t>(y) * w + x) * 3 + c] =
-            static_cast<uint8_t>((x * 7 + y * 13 + t * 29 + c * 71 + (x * y % 17) * 5) % 256);
+        im.pixels[(static_cast<size_t>(y) * w + x) * 3 + c] = static_cast<uint8_t>(
+            smooth ? std::min(255, x + y + 2 * t + 20 * c)
+                   : (x * 7 + y * 13 + t * 29 + c * 71 + (x * y % 17) * 5) % 256);
   return im;
 }
 
@@ -157,7 +159,9 @@ TEST(VideoParity, MatchesReferenceProcessor) {
     EXPECT_EQ(plan.sample_fps, c.at("sample_fps").get<double>());
     const int w = c.at("width").get<int>(), h = c.at("height").get<int>();
     std::vector<vlm::ImageRgb8> frames;
-    for (int64_t i : plan.frame_indices) frames.push_back(formula_frame(static_cast<int>(i), w, h));
+    const bool smooth = c.at("frame_kind").get<std::string>() == "smooth";
+    for (int64_t i : plan.frame_indices)
+      frames.push_back(formula_frame(static_cast<int>(i), w, h, smooth));
     const vlm::ResizeTarget size = vlm::video_frame_size(h, w, static_cast<int64_t>(frames.size()), opt);
     EXPECT_EQ(size.height, c.at("resized_size")[0].get<int>());
     EXPECT_EQ(size.width, c.at("resized_size")[1].get<int>());
@@ -193,7 +197,7 @@ TEST(VideoParity, MatchesReferenceProcessor) {
     }
     ++compared;
   }
-  EXPECT_GE(compared, 4);
+  EXPECT_GE(compared, 5);
 }
 
 TEST(VideoParity, RejectsBadInput) {
