@@ -3,6 +3,9 @@
 // corrupt and missing files with errors that name the file.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -128,6 +131,28 @@ TEST(ImageFiles, PngRoundTripAndGreyscale) {
     ASSERT_EQ(grey.pixels[i], grey.pixels[i + 1]);
     ASSERT_EQ(grey.pixels[i], grey.pixels[i + 2]);
   }
+}
+
+// stb_image vs Pillow (libjpeg-turbo) on a 4:2:0 quality-90 JPEG: not bit-exact (different IDCT
+// and chroma upsampling); the figure is printed, the bound is generous but catches a wrong
+// colour conversion or channel order (which would be tens of LSB on average).
+TEST(ImageFiles, JpegDecodesCloseToPillow) {
+  const vlm::ImageRgb8 ours = vlm::load_image(vlm_test::preprocess_fixture("inputs/photo_q90.jpg"));
+  const vlm::ImageRgb8 pillow =
+      vlm::load_image(vlm_test::preprocess_fixture("inputs/photo_q90.pillow.png"));
+  ASSERT_EQ(ours.width, pillow.width);
+  ASSERT_EQ(ours.height, pillow.height);
+  int max_diff = 0;
+  double total = 0;
+  for (size_t i = 0; i < ours.pixels.size(); ++i) {
+    const int d = std::abs(ours.pixels[i] - pillow.pixels[i]);
+    max_diff = std::max(max_diff, d);
+    total += d;
+  }
+  const double mean = total / ours.pixels.size();
+  std::printf("[figure] JPEG stb_image vs Pillow: max |diff| %d LSB, mean %.3f LSB\n", max_diff, mean);
+  EXPECT_LE(mean, 2.0);
+  EXPECT_LE(max_diff, 40);
 }
 
 TEST(ImageFiles, CorruptAndMissingFilesNameTheFile) {
