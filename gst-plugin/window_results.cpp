@@ -36,6 +36,40 @@ double temporal_iou(const EventRecord& a, const EventRecord& b) {
   return std::max<int64_t>(inter, 0) / static_cast<double>(uni);
 }
 
+// Bytes that do not form valid UTF-8 become U+FFFD: a generation cut at max-new-tokens can end
+// inside a character, and GLib strings, Pango and JSON consumers all need valid UTF-8.
+std::string valid_utf8(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) { n = 1; cp = c; }
+    else if ((c & 0xE0) == 0xC0) { n = 2; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { n = 3; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { n = 4; cp = c & 0x07; }
+    bool ok = n > 0 && i + n <= s.size();
+    for (size_t k = 1; ok && k < n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      ok = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid too.
+    ok = ok && !(n == 2 && cp < 0x80) && !(n == 3 && cp < 0x800) && !(n == 4 && cp < 0x10000) &&
+         !(cp >= 0xD800 && cp <= 0xDFFF) && cp <= 0x10FFFF;
+    if (ok) {
+      out.append(s, i, n);
+      i += n;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
 std::string trimmed(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
@@ -83,7 +117,7 @@ std::vector<EventRecord> window_records(const WindowJob& job, const std::string&
   window.stream = stream;
   window.kind = "window";
   window.id = (stream.empty() ? "" : stream + "-") + "w" + std::to_string(w.index);
-  window.text = trimmed(answer);
+  window.text = trimmed(valid_utf8(answer));
   window.start_ns = window.window_start_ns = w.start_stream_ns();
   window.end_ns = window.window_end_ns = w.end_stream_ns();
   window.frames = static_cast<uint32_t>(w.frames.size());
@@ -101,8 +135,8 @@ std::vector<EventRecord> window_records(const WindowJob& job, const std::string&
     };
     event.start_ns = to_ns(parsed.start_seconds);
     event.end_ns = to_ns(parsed.end_seconds);
-    event.text = !parsed.text.empty() ? parsed.text
-                 : job.task.task == Task::Query ? job.task.user_prompt
+    event.text = !parsed.text.empty() ? valid_utf8(parsed.text)
+                 : job.task.task == Task::Query ? valid_utf8(job.task.user_prompt)
                                                 : window.text;
     if (merger.merge(event, stream)) out.push_back(event);
   }

@@ -18,6 +18,7 @@
 #include "gst/vlm/gstvlmeventmeta.h"
 #include "gst_test_util.h"
 #include "gstvlmdescribe.h"
+#include "gstvlmoverlay.h"
 #include "scripted_runner.h"
 
 using namespace vlm::gst;
@@ -523,12 +524,45 @@ TEST_F(VlmDescribe, ElementsShareOneEnginePerModelAndDevice) {
   }
 }
 
+TEST_F(VlmDescribe, OverlayShowsTheTextOfTheMetaOnTheVideo) {
+  GstElement* overlay_bin = gst_element_factory_make("vlmoverlay", nullptr);
+  ASSERT_NE(overlay_bin, nullptr);
+  GstElement* text_overlay = gst_bin_get_by_name(GST_BIN(overlay_bin), "overlay");
+  if (text_overlay == nullptr) {
+    gst_object_unref(overlay_bin);
+    GTEST_SKIP() << "textoverlay (pango plugin) is not installed";
+  }
+  GstHarness* h = gst_harness_new_with_element(overlay_bin, "sink", "src");
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=RGB,width=64,height=48,framerate=30/1");
+  GstBuffer* plain = rgb_frame(64, 48, 0, 0);
+  ASSERT_EQ(gst_harness_push(h, plain), GST_FLOW_OK);
+  gst_buffer_unref(gst_harness_pull(h));
+  gchar* text = nullptr;
+  g_object_get(text_overlay, "text", &text, nullptr);
+  EXPECT_STREQ(text, "");  // textoverlay's default: nothing shown yet
+  g_free(text);
+
+  GstBuffer* with_meta = rgb_frame(64, 48, at_30fps(1), 1);
+  gst_buffer_add_vlm_event_meta(with_meta, "cam", GST_VLM_EVENT_KIND_WINDOW, "cam-w0", "A ball rolls.",
+                                0, 4 * kSec, 0, 4 * kSec, 8);
+  gst_buffer_add_vlm_event_meta(with_meta, "cam", GST_VLM_EVENT_KIND_EVENT, "cam-e0", "ball bounces",
+                                kSec + kSec / 2, 63 * kSec, 0, 4 * kSec, 8);
+  ASSERT_EQ(gst_harness_push(h, with_meta), GST_FLOW_OK);
+  gst_buffer_unref(gst_harness_pull(h));
+  g_object_get(text_overlay, "text", &text, nullptr);
+  EXPECT_STREQ(text, "A ball rolls.\n[0:01.5 - 1:03.0] ball bounces");
+  g_free(text);
+  gst_object_unref(text_overlay);
+  gst_harness_teardown(h);
+  gst_object_unref(overlay_bin);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   ::testing::InitGoogleTest(&argc, argv);
   install_scripted_runner();
-  if (!gst_vlm_describe_register(nullptr)) return 1;
+  if (!gst_vlm_describe_register(nullptr) || !gst_vlm_overlay_register(nullptr)) return 1;
   return RUN_ALL_TESTS();
 }

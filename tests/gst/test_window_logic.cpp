@@ -195,6 +195,15 @@ TEST(WindowResults, QueryEventTakesTheAnswerSentence) {
   EXPECT_EQ(records[1].text, "The given query happens in 1.0 - 2.5 seconds.");
 }
 
+TEST(WindowResults, InvalidUtf8IsReplacedNotPassedOn) {
+  EventMerger merger;
+  const auto job = job_with_frames(Task::Describe, 0, 0, 2, 0);
+  // A lone continuation byte, a truncated 3-byte sequence at the end, an overlong '/'.
+  const auto records = window_records(job, "ok \x80 caf\xC3\xA9 \xC0\xAF end \xE2\x82", "s", merger);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].text, "ok \uFFFD caf\u00E9 \uFFFD\uFFFD end \uFFFD\uFFFD");
+}
+
 TEST(EventMerger, OverlappingWindowsReportOneEventWithStableId) {
   EventMerger merger;
   // Window A [0,4) sees the dog at 2-4 s; window B [2,6) sees it at 0.5-2 s after its start.

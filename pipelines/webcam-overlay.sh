@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# webcam-overlay.sh MODEL_DIR [DEVICE=/dev/video0]
+# Live: the camera picture on screen with the latest description written over it. Live mode: the
+# video never waits for the model; when it falls behind, the oldest pending window is dropped
+# (counted in the element's stats and reported as a warning). Smaller MAX_PIXELS / larger STRIDE
+# keep up on slower machines.
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+model="${1:?usage: webcam-overlay.sh MODEL_DIR [/dev/videoN]}"
+device="${2:-/dev/video0}"
+vlm_require_plugin
+MAX_PIXELS="${MAX_PIXELS:-200704}"
+eval gst-launch-1.0 v4l2src device=\"$device\" ! videoconvert ! \
+  vlmdescribe $(vlm_describe_props "$model") mode=live ! videoconvert ! vlmoverlay ! videoconvert ! \
+  autovideosink sync=false
