@@ -13,6 +13,15 @@
 #include "vlm/error.h"
 #include "vlm/preprocess.h"
 
+// Pillow's coefficients are computed without fused multiply-adds (baseline x86-64 wheels); keep
+// the compiler from contracting a·b + c here even under -march=native, or weights can move by
+// one unit in the last place and a pixel by one LSB.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 namespace vlm {
 namespace {
 
