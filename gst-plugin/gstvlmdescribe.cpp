@@ -246,7 +246,6 @@ gst_vlm_describe_init (GstVlmDescribe * self)
 {
   self->state = new DescribeState ();
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
-  gst_base_transform_set_passthrough (GST_BASE_TRANSFORM (self), FALSE);
 }
 
 static void
@@ -342,6 +341,7 @@ gst_vlm_describe_class_init (GstVlmDescribeClass * klass)
   trans_class->set_caps = GST_DEBUG_FUNCPTR (gst_vlm_describe_set_caps);
   trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_vlm_describe_sink_event);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR (gst_vlm_describe_transform_ip);
+  trans_class->prepare_output_buffer = GST_DEBUG_FUNCPTR (gst_vlm_describe_prepare_output_buffer);
   trans_class->passthrough_on_same_caps = FALSE;
   trans_class->transform_ip_on_passthrough = FALSE;
 

@@ -84,6 +84,8 @@ gboolean gst_vlm_describe_stop (GstBaseTransform* trans);
 gboolean gst_vlm_describe_set_caps (GstBaseTransform* trans, GstCaps* incaps, GstCaps* outcaps);
 gboolean gst_vlm_describe_sink_event (GstBaseTransform* trans, GstEvent* event);
 GstFlowReturn gst_vlm_describe_transform_ip (GstBaseTransform* trans, GstBuffer* buffer);
+GstFlowReturn gst_vlm_describe_prepare_output_buffer (GstBaseTransform* trans, GstBuffer* input,
+                                                      GstBuffer** output);
 // Releases a streaming thread blocked on a full queue or an EOS drain (before pads deactivate).
 void gst_vlm_describe_unblock (GstVlmDescribe* self);
 GstStructure* gst_vlm_describe_stats (GstVlmDescribe* self);

@@ -70,6 +70,8 @@ void report_failure (GstVlmDescribe* self, const WindowJob& job, const vlm::Erro
 void push_outgoing (GstBaseTransform* trans, GstBuffer* buffer)
 {
   DescribeState& st = state_of (trans);
+  if (buffer != nullptr && !gst_buffer_is_writable (buffer))
+    return;  // results arrived after prepare_output_buffer: they ride on the next buffer
   std::deque<EventRecord> records;
   {
     std::lock_guard<std::mutex> lock (st.results_mutex);
@@ -257,6 +259,7 @@ gst_vlm_describe_start (GstBaseTransform * trans)
     st.outgoing.clear ();
     st.merger.clear ();
   }
+  gst_base_transform_set_passthrough (trans, settings.model.empty ());
   if (settings.model.empty ()) {
     GST_INFO_OBJECT (self, "no model set: video passes through, no inference");
     return TRUE;
@@ -296,6 +299,22 @@ gst_vlm_describe_start (GstBaseTransform * trans)
   }
   GST_INFO_OBJECT (self, "model %s on %s ready", settings.model.c_str (), settings.device.c_str ());
   return TRUE;
+}
+
+/* Buffers are made writable (a shallow copy when shared) only when a result waits to be attached:
+ * the common case costs what identity costs. */
+GstFlowReturn
+gst_vlm_describe_prepare_output_buffer (GstBaseTransform * trans, GstBuffer * input,
+    GstBuffer ** output)
+{
+  DescribeState& st = state_of (trans);
+  bool pending;
+  {
+    std::lock_guard<std::mutex> lock (st.results_mutex);
+    pending = !st.outgoing.empty ();
+  }
+  *output = (pending && !gst_buffer_is_writable (input)) ? gst_buffer_copy (input) : input;
+  return GST_FLOW_OK;
 }
 
 gboolean
