@@ -118,8 +118,12 @@ VisionInput preprocess_image(const ImageRgb8& image, const PreprocessorConfig& c
   return patchify(std::span<const ImageRgb8>(&resized, 1), config);
 }
 
+// qvu's fetch_image uses its own constants (IMAGE_MIN_TOKEN_NUM = 4 and IMAGE_MAX_TOKEN_NUM =
+// 16384 merged tokens), not preprocessor_config.json; the config's limits act in the processor
+// step, which resizes a second time when they are tighter.
 VisionInput preprocess_image(const ImageRgb8& image, const PreprocessorConfig& config) {
-  return preprocess_image(image, config, config.min_pixels, config.max_pixels);
+  const int64_t factor = config.factor();
+  return preprocess_image(image, config, 4 * factor * factor, 16384 * factor * factor);
 }
 
 }  // namespace vlm
