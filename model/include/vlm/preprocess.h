@@ -46,6 +46,8 @@ struct VisionInput {
 VisionInput patchify(std::span<const ImageRgb8> frames, const PreprocessorConfig& config);
 
 // qvu fetch_image + HF processor: smart_resize (qvu variant), bicubic resize, normalise, patchify.
+// min_pixels/max_pixels are the qvu request keys (default: qvu's constants 4·28² and 16384·28²);
+// the config's limits act in the processor step, which resizes again when they are tighter.
 VisionInput preprocess_image(const ImageRgb8& image, const PreprocessorConfig& config);
 VisionInput preprocess_image(const ImageRgb8& image, const PreprocessorConfig& config,
                              int64_t min_pixels, int64_t max_pixels);
