@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -87,5 +88,19 @@ class Backend {
 
 // Number of worker threads for the CPU backend; 0 = hardware concurrency.
 std::unique_ptr<Backend> make_cpu_backend(int n_threads = 0);
+
+// ---- backend registry (model/src/core/backend_registry.cpp) ----
+// Device backends living in other libraries (the CUDA backend in cuda/, libvlm-cuda) register a
+// factory for a device-name prefix, so libvlm itself never includes their headers. A factory gets
+// the whole device name ("cuda" or "cuda:1") and throws vlm::Error for a device it cannot open.
+using BackendFactory = std::function<std::unique_ptr<Backend>(const std::string& device)>;
+// Registers (or replaces) the factory for devices named `prefix` or `prefix:N`. Thread-safe.
+void register_backend_factory(std::string prefix, BackendFactory factory);
+// "cpu" -> make_cpu_backend(n_threads); "<prefix>" / "<prefix>:N" -> the registered factory.
+// Throws Unsupported for "cuda"/"cuda:N" when no CUDA backend is linked, InvalidInput for any
+// other name.
+std::unique_ptr<Backend> make_backend(const std::string& device, int n_threads = 0);
+// Whether make_backend knows the device name's prefix (without opening the device).
+bool backend_registered(const std::string& device);
 
 }  // namespace vlm
