@@ -51,12 +51,16 @@ enum {
   PROP_STATS,
 };
 
-#define VLM_FORMATS "{ RGB, RGBA, RGBx, BGRx, BGRA, I420, NV12 }"
+/* Up to 8K: a sampled frame is kept as RGB until its windows are answered, so absurd sizes would
+ * only exhaust memory (the model sees at most max-pixels per frame anyway). */
+#define VLM_CAPS \
+  "video/x-raw, format = (string) { RGB, RGBA, RGBx, BGRx, BGRA, I420, NV12 }, " \
+  "width = (int) [ 1, 8192 ], height = (int) [ 1, 8192 ], framerate = (fraction) [ 0, MAX ]"
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK,
-    GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VLM_FORMATS)));
+    GST_PAD_ALWAYS, GST_STATIC_CAPS (VLM_CAPS));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC,
-    GST_PAD_ALWAYS, GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (VLM_FORMATS)));
+    GST_PAD_ALWAYS, GST_STATIC_CAPS (VLM_CAPS));
 
 G_DEFINE_TYPE (GstVlmDescribe, gst_vlm_describe, GST_TYPE_BASE_TRANSFORM)
 

@@ -98,6 +98,24 @@ TEST(Plugin, TinyCheckpointDescribesAClipEndToEnd) {
   free_structures(messages);
 }
 
+TEST(Plugin, AbsurdAspectRatioIsAWarningNotACrash) {
+  const char* fixtures = std::getenv("VLM_FIXTURES");
+  ASSERT_NE(fixtures, nullptr);
+  const auto model = std::filesystem::path(fixtures) / "models" / "tiny-a";
+  if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "no tiny checkpoint at " << model;
+  std::vector<GstStructure*> messages;
+  std::vector<std::string> warnings;
+  // 2000x8 breaks the processor's aspect-ratio rule (at most 200:1): every window fails, the
+  // video still reaches EOS and each failure is a warning.
+  ASSERT_TRUE(run_pipeline(
+      "videotestsrc num-buffers=30 ! video/x-raw,format=RGB,width=2000,height=8,framerate=30/1 ! "
+      "vlmdescribe model=" + model.string() + " mode=file window=0.5 stride=0.5 ! fakesink",
+      &messages, &warnings));
+  EXPECT_TRUE(messages.empty());
+  EXPECT_FALSE(warnings.empty());
+  free_structures(messages);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -137,6 +137,7 @@ TEST_F(VlmDescribe, AcceptsTheCommonRawFormatsOnly) {
     gst_caps_unref(caps);
   }
   for (const char* other : {"video/x-raw,format=GRAY8,width=64,height=48,framerate=30/1",
+                            "video/x-raw,format=RGB,width=100000,height=48,framerate=30/1",
                             "video/x-h264,width=64,height=48", "audio/x-raw,format=S16LE"}) {
     GstCaps* caps = gst_caps_from_string(other);
     EXPECT_FALSE(gst_pad_query_accept_caps(sink, caps)) << other;
@@ -392,6 +393,21 @@ TEST_F(VlmDescribe, MissingPtsStartsANewWindow) {
   for (int j = 0; j < 8; ++j) expected.push_back(static_cast<int64_t>(at_30fps(61 + 15 * j)));
   EXPECT_EQ(stream_times(js[1].window), expected);
   EXPECT_EQ(js[2].window.frames.size(), 5u);
+}
+
+TEST_F(VlmDescribe, TimestampsGoingBackwardsStartANewWindow) {
+  Harness harness(make_describe("file"));
+  harness.push_30fps(0, 120);   // 0 .. 4.0 s: window [0,4) closes at 4.0 s
+  harness.push_30fps(30, 150);  // back to 1.0 .. 5.0 s
+  gst_harness_push_event(harness.h, gst_event_new_eos());
+  // [0,4) 8 frames; the jump closes [2,6) early (2.0 .. 4.0 s, 5 frames); a new grid from 1.0 s
+  // gives [1,5) (8 frames) and at EOS [3,7) (3.0 .. 5.0 s, 5 frames).
+  const auto js = jobs();
+  ASSERT_EQ(js.size(), 4u);
+  EXPECT_EQ(stream_times(js[0].window), every_half_second(0, 8));
+  EXPECT_EQ(stream_times(js[1].window), every_half_second(2, 5));
+  EXPECT_EQ(stream_times(js[2].window), every_half_second(1, 8));
+  EXPECT_EQ(stream_times(js[3].window), every_half_second(3, 5));
 }
 
 TEST_F(VlmDescribe, ResolutionChangeStartsANewWindow) {
