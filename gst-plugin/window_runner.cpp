@@ -54,6 +54,14 @@ void FairTurns::advance_locked() {
   while (abandoned_.erase(serving_) > 0) ++serving_;
 }
 
+uint64_t FairTurns::waiting() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const uint64_t queued = next_ticket_ - serving_;  // includes the holder, if any
+  uint64_t abandoned_ahead = 0;
+  for (const uint64_t t : abandoned_) abandoned_ahead += t >= serving_ ? 1 : 0;
+  return queued - abandoned_ahead - (queued > abandoned_ahead ? 1 : 0);
+}
+
 void FairTurns::release() {
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -46,6 +46,8 @@ class FairTurns {
   // Waits for this caller's turn; false when cancelled while waiting (no turn held then).
   bool acquire(const CancelToken& cancel);
   void release();
+  // Callers waiting for a turn now (for tests and stats).
+  uint64_t waiting();
 
  private:
   void advance_locked();

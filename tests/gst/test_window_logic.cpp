@@ -373,4 +373,28 @@ TEST(FairTurns, CancelledWaiterDoesNotBlockTheLine) {
   turns.release();
 }
 
+TEST(FairTurns, TurnsAreGivenInArrivalOrder) {
+  FairTurns turns;
+  vlm::CancelToken none;
+  ASSERT_TRUE(turns.acquire(none));  // held by the test
+  std::mutex order_mutex;
+  std::vector<int> order;
+  std::vector<std::thread> waiters;
+  for (int id = 0; id < 3; ++id) {
+    waiters.emplace_back([&, id] {
+      turns.acquire(none);
+      {
+        std::lock_guard<std::mutex> lock(order_mutex);
+        order.push_back(id);
+      }
+      turns.release();
+    });
+    // The next waiter starts only once this one is in line.
+    ASSERT_TRUE(test_support::wait_until([&] { return turns.waiting() == static_cast<uint64_t>(id + 1); }));
+  }
+  turns.release();
+  for (auto& t : waiters) t.join();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+}
+
 }  // namespace
