@@ -1,0 +1,259 @@
+// CudaBackend core (backend_cuda_impl.h): device selection and validation, stream, memory pool,
+// host <-> device transfers with dtype conversion, weight upload, and registration of "cuda" /
+// "cuda:N" with vlm::make_backend. The ops are in backend_cuda_ops.cpp.
+#include <algorithm>
+#include <charconv>
+
+#include "backend_cuda.h"
+#include "backend_cuda_impl.h"
+#include "check.h"
+
+namespace vlm::cuda {
+
+namespace {
+
+// Weight conversion chunk: 8 Mi elements (32 MB of f32 staging).
+constexpr int64_t kUploadChunk = int64_t{8} << 20;
+
+size_t checked_bytes(DType dtype, const std::vector<int64_t>& shape) {
+  int64_t numel = 1;
+  for (int64_t d : shape) {
+    VLM_CHECK(d >= 0, InvalidInput, "cuda alloc: negative dimension in " << shape_string(shape));
+    VLM_CHECK(d == 0 || numel <= INT64_MAX / d, InvalidInput,
+              "cuda alloc: element count of " << shape_string(shape) << " overflows");
+    numel *= d;
+  }
+  const size_t size = dtype_size(dtype);
+  VLM_CHECK(static_cast<uint64_t>(numel) <= SIZE_MAX / size, InvalidInput,
+            "cuda alloc: byte count of " << dtype_name(dtype) << shape_string(shape) << " overflows");
+  return static_cast<size_t>(numel) * size;
+}
+
+// "cuda" -> 0, "cuda:3" -> 3.
+int parse_device_index(const std::string& device) {
+  if (device == "cuda") return 0;
+  const std::string prefix = "cuda:";
+  int index = -1;
+  if (device.size() > prefix.size() && device.compare(0, prefix.size(), prefix) == 0) {
+    const char* begin = device.data() + prefix.size();
+    const char* end = device.data() + device.size();
+    auto [ptr, ec] = std::from_chars(begin, end, index);
+    if (ec != std::errc() || ptr != end) index = -1;
+  }
+  VLM_CHECK(index >= 0, InvalidInput,
+            "device '" << device << "' is not one of cuda, cuda:N (N a device index)");
+  return index;
+}
+
+}  // namespace
+
+ElemType elem_type(DType dtype) {
+  switch (dtype) {
+    case DType::F32:
+      return ElemType::F32;
+    case DType::F16:
+      return ElemType::F16;
+    case DType::BF16:
+      return ElemType::BF16;
+    default:
+      VLM_THROW(Unsupported, "cuda: " << dtype_name(dtype) << " is not a float element type");
+  }
+}
+
+int cuda_device_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
+CudaBackend::CudaBackend(int device_index) : device_(device_index) {
+  cuda_check_not_broken();
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    (void)cudaGetLastError();
+    VLM_THROW(Device, "cuda:" << device_index << ": CUDA is not usable on this machine ("
+                              << cudaGetErrorName(status) << ": " << cudaGetErrorString(status)
+                              << ")");
+  }
+  VLM_CHECK(count > 0, Device, "cuda:" << device_index << ": no CUDA device on this machine");
+  VLM_CHECK(device_index >= 0 && device_index < count, InvalidInput,
+            "device cuda:" << device_index << " does not exist: this machine has " << count
+                           << " CUDA device(s), cuda:0 to cuda:" << count - 1);
+  cudaDeviceProp prop{};
+  VLM_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
+  VLM_CHECK(prop.major >= 8, Unsupported,
+            "cuda:" << device_ << " (" << prop.name << ") has compute capability " << prop.major
+                    << "." << prop.minor << "; the CUDA backend needs 8.0 or newer (bf16)");
+  sm_count_ = prop.multiProcessorCount;
+  VLM_CUDA_CHECK(cudaSetDevice(device_));
+  // Creating the stream creates the context: a GPU held by another process in exclusive mode
+  // fails here with cudaErrorDevicesUnavailable, reported as such by check.cpp.
+  VLM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  pool_ = std::make_shared<DevicePool>(device_);
+  try {
+    gemm_ = std::make_unique<GemmRunner>(stream_, *pool_);
+  } catch (...) {
+    (void)cudaStreamDestroy(stream_);
+    throw;
+  }
+  name_ = "cuda:" + std::to_string(device_) + " (" + prop.name + ", sm_" +
+          std::to_string(prop.major) + std::to_string(prop.minor) + ", " +
+          std::to_string(prop.totalGlobalMem >> 30) + " GiB)";
+}
+
+CudaBackend::~CudaBackend() {
+  if (cudaSetDevice(device_) == cudaSuccess) (void)cudaStreamSynchronize(stream_);
+  gemm_.reset();
+  (void)cudaStreamDestroy(stream_);
+}
+
+bool CudaBackend::supports(Op op, DType dtype) const {
+  switch (op) {
+    case Op::MatMul:
+    case Op::RmsNorm:
+      return dtype == DType::BF16;  // weights are always uploaded as bf16
+    case Op::Embedding:
+    case Op::Argmax:
+      return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+    case Op::Rope:
+    case Op::AttentionVarlen:
+    case Op::AttentionCausal:
+    case Op::SiluMul:
+    case Op::Gelu:
+    case Op::Add:
+      return dtype == DType::BF16;  // activations
+    case Op::GatherRows:
+    case Op::CopyRows:
+      return true;
+  }
+  return false;
+}
+
+void CudaBackend::enter() const {
+  cuda_check_not_broken();
+  VLM_CUDA_CHECK(cudaSetDevice(device_));
+}
+
+void CudaBackend::check_launch(const char* op) const { VLM_CUDA_CHECK_LAUNCH(op); }
+
+void CudaBackend::synchronize() {
+  enter();
+  VLM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+Tensor CudaBackend::alloc(DType dtype, std::vector<int64_t> shape) {
+  enter();
+  const size_t bytes = checked_bytes(dtype, shape);
+  std::shared_ptr<DevicePool> pool = pool_;
+  void* block = pool->allocate(bytes);
+  std::shared_ptr<void> owner(block, [pool](void* p) { pool->release(p); });
+  return Tensor(block, dtype, std::move(shape), std::move(owner));
+}
+
+void CudaBackend::convert(const void* src, DType src_type, void* dst, DType dst_type, int64_t n) {
+  if (n == 0) return;
+  launch_convert(src, elem_type(src_type), dst, elem_type(dst_type), n, stream_);
+  check_launch("convert");
+}
+
+Tensor CudaBackend::upload_weight(const Tensor& host) {
+  enter();
+  const bool is_float = host.dtype() == DType::F32 || host.dtype() == DType::F16 ||
+                        host.dtype() == DType::BF16;
+  Tensor device = alloc(is_float ? DType::BF16 : host.dtype(), host.shape());
+  const int64_t n = host.numel();
+  if (n == 0) return device;
+  VLM_CHECK(!host.empty(), InvalidInput, "upload_weight: host tensor " << host.describe() << " has no data");
+  if (!is_float || host.dtype() == DType::BF16) {
+    VLM_CUDA_CHECK(cudaMemcpyAsync(device.data(), host.data(), host.nbytes(),
+                                   cudaMemcpyHostToDevice, stream_));
+    return device;
+  }
+  // F32/F16 -> bf16 on the device, one staging chunk at a time (stream order makes reuse safe).
+  const size_t element = dtype_size(host.dtype());
+  const int64_t chunk = std::min(n, kUploadChunk);
+  Tensor staging = alloc(host.dtype(), {chunk});
+  for (int64_t begin = 0; begin < n; begin += chunk) {
+    const int64_t count = std::min(chunk, n - begin);
+    VLM_CUDA_CHECK(cudaMemcpyAsync(staging.data(),
+                                   host.data_as<const char>() + static_cast<size_t>(begin) * element,
+                                   static_cast<size_t>(count) * element, cudaMemcpyHostToDevice,
+                                   stream_));
+    convert(staging.data(), host.dtype(), device.data_as<uint16_t>() + begin, DType::BF16, count);
+  }
+  return device;
+}
+
+Tensor CudaBackend::from_host_f32(const float* values, std::vector<int64_t> shape, DType dtype) {
+  VLM_CHECK(dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16, Unsupported,
+            "from_host_f32: cannot store f32 values as " << dtype_name(dtype));
+  Tensor tensor = alloc(dtype, std::move(shape));
+  const int64_t n = tensor.numel();
+  if (n == 0) return tensor;
+  VLM_CHECK(values != nullptr, InvalidInput, "from_host_f32: null values for " << tensor.describe());
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  if (dtype == DType::F32) {
+    VLM_CUDA_CHECK(cudaMemcpyAsync(tensor.data(), values, bytes, cudaMemcpyHostToDevice, stream_));
+    return tensor;
+  }
+  Tensor staging = alloc(DType::F32, {n});
+  VLM_CUDA_CHECK(cudaMemcpyAsync(staging.data(), values, bytes, cudaMemcpyHostToDevice, stream_));
+  convert(staging.data(), DType::F32, tensor.data(), dtype, n);
+  return tensor;
+}
+
+std::vector<float> CudaBackend::to_host_f32(const Tensor& tensor) {
+  enter();
+  std::vector<float> values(static_cast<size_t>(tensor.numel()));
+  if (values.empty()) return values;
+  const size_t bytes = values.size() * sizeof(float);
+  if (tensor.dtype() == DType::F32) {
+    VLM_CUDA_CHECK(cudaMemcpyAsync(values.data(), tensor.data(), bytes, cudaMemcpyDeviceToHost, stream_));
+  } else {
+    Tensor staging = alloc(DType::F32, {tensor.numel()});
+    convert(tensor.data(), tensor.dtype(), staging.data(), DType::F32, tensor.numel());
+    VLM_CUDA_CHECK(cudaMemcpyAsync(values.data(), staging.data(), bytes, cudaMemcpyDeviceToHost, stream_));
+  }
+  VLM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  return values;
+}
+
+Tensor CudaBackend::upload_indices(std::span<const int32_t> values) {
+  Tensor device = alloc(DType::I32, {static_cast<int64_t>(values.size())});
+  if (!values.empty()) {
+    VLM_CUDA_CHECK(cudaMemcpyAsync(device.data(), values.data(), values.size_bytes(),
+                                   cudaMemcpyHostToDevice, stream_));
+  }
+  return device;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(int device_index) {
+  return std::make_unique<CudaBackend>(device_index);
+}
+
+void register_cuda_backend() {
+  register_backend_factory("cuda", [](const std::string& device) -> std::unique_ptr<Backend> {
+    return make_cuda_backend(parse_device_index(device));
+  });
+}
+
+namespace {
+
+// Linking libvlm-cuda whole (meson's vlm_cuda_dep) is enough to make "cuda" available.
+struct Registrar {
+  Registrar() {
+    try {
+      register_cuda_backend();
+    } catch (...) {
+      // Registration cannot fail for a valid prefix; never let an exception escape static init.
+    }
+  }
+} g_registrar;
+
+}  // namespace
+
+}  // namespace vlm::cuda

@@ -1,0 +1,88 @@
+// CudaBackend: vlm::Backend on one CUDA device (internal to cuda/; backend_cuda.h is the public
+// face). Shape, per ARCHITECTURE.md §1.3: host C++ here, kernels behind launch.h.
+// - Memory: every tensor comes from a DevicePool (caching cudaMalloc), owned by a shared_ptr whose
+//   deleter returns the block, so tensors may outlive the backend object safely.
+// - One non-blocking stream per backend: every op is enqueued on it; only to_host_f32, argmax and
+//   synchronize() wait for it.
+// - Weights are uploaded once as bf16 (F32/F16 checkpoints converted on the device chunk by
+//   chunk); activations are BF16 (activation_dtype()); f32 accumulation everywhere.
+// - Errors: CUDA/cuBLASLt failures throw vlm::Error (check.h); a sticky error makes every later
+//   call throw at once.
+// The definitions are split by concern: backend_cuda.cpp (device, memory, transfers, registry),
+// backend_cuda_ops.cpp (the ops).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "gemm_cublaslt.h"
+#include "launch.h"
+#include "memory_pool.h"
+#include "vlm/backend.h"
+
+namespace vlm::cuda {
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(int device_index);
+  ~CudaBackend() override;
+
+  std::string name() const override { return name_; }
+  bool supports(Op op, DType dtype) const override;
+  DType activation_dtype() const override { return DType::BF16; }
+
+  Tensor alloc(DType dtype, std::vector<int64_t> shape) override;
+  Tensor upload_weight(const Tensor& host) override;
+  Tensor from_host_f32(const float* values, std::vector<int64_t> shape, DType dtype) override;
+  std::vector<float> to_host_f32(const Tensor& tensor) override;
+  void synchronize() override;
+
+  void matmul(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y) override;
+  void rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& y) override;
+  void rope(Tensor& x, const Tensor& cos, const Tensor& sin) override;
+  void attention_varlen(const Tensor& q, const Tensor& k, const Tensor& v,
+                        std::span<const int32_t> cu_seqlens, float scale, Tensor& out) override;
+  void attention_causal(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                        int64_t n_past, float scale, Tensor& out) override;
+  void silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) override;
+  void gelu(const Tensor& x, Tensor& y) override;
+  void add(const Tensor& a, const Tensor& b, Tensor& y) override;
+  void embedding(const Tensor& table, std::span<const int32_t> ids, Tensor& y) override;
+  void gather_rows(const Tensor& x, std::span<const int32_t> index, Tensor& y) override;
+  void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0,
+                 int64_t n_rows) override;
+  std::vector<int32_t> argmax(const Tensor& x) override;
+
+  // Beyond the interface (used by benchmarks and the device check): residual += x, then
+  // y = rmsnorm(residual) in one pass.
+  void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps, Tensor& y);
+  int device_index() const { return device_; }
+  const DevicePool& pool() const { return *pool_; }
+
+ private:
+  // Makes the device current for this thread and fails fast after a sticky error.
+  void enter() const;
+  // Throws when the last launch failed (names the op).
+  void check_launch(const char* op) const;
+  // Copies a host int32 list to a pooled device tensor (stream-ordered).
+  Tensor upload_indices(std::span<const int32_t> values);
+  // Converts n elements on the device (same stream).
+  void convert(const void* src, DType src_type, void* dst, DType dst_type, int64_t n);
+  void run_attention(AttentionParams& params, const std::vector<AttentionTile>& tiles,
+                     int64_t total_keys);
+
+  int device_ = 0;
+  std::string name_;
+  int sm_count_ = 0;
+  cudaStream_t stream_ = nullptr;
+  std::shared_ptr<DevicePool> pool_;
+  std::unique_ptr<GemmRunner> gemm_;
+};
+
+ElemType elem_type(DType dtype);  // F32/F16/BF16, Unsupported otherwise
+
+}  // namespace vlm::cuda

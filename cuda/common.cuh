@@ -1,0 +1,62 @@
+// Device helpers shared by cuda/kernels/*.cu: bf16 bit-pattern <-> float, reads of any float
+// element type, warp reductions and the grid size rule. Included only by .cu files.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "launch.h"
+
+namespace vlm::cuda {
+
+__device__ __forceinline__ float bf16_to_float(bf16_bits bits) {
+  return __uint_as_float(static_cast<uint32_t>(bits) << 16);
+}
+
+// Round to nearest even (as PyTorch's .to(bfloat16) and vlm::f32_to_bf16).
+__device__ __forceinline__ bf16_bits float_to_bf16(float value) {
+  return __bfloat16_as_ushort(__float2bfloat16_rn(value));
+}
+
+// value rounded through bf16 (one PyTorch bf16 op's result).
+__device__ __forceinline__ float round_bf16(float value) {
+  return bf16_to_float(float_to_bf16(value));
+}
+
+__device__ __forceinline__ float load_as_float(const void* base, ElemType type, int64_t i) {
+  switch (type) {
+    case ElemType::F32:
+      return static_cast<const float*>(base)[i];
+    case ElemType::F16:
+      return __half2float(static_cast<const __half*>(base)[i]);
+    case ElemType::BF16:
+    default:
+      return bf16_to_float(static_cast<const bf16_bits*>(base)[i]);
+  }
+}
+
+__device__ __forceinline__ float warp_sum(float value) {
+  for (int offset = 16; offset > 0; offset >>= 1) value += __shfl_xor_sync(0xffffffffu, value, offset);
+  return value;
+}
+
+__device__ __forceinline__ float warp_max(float value) {
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    value = fmaxf(value, __shfl_xor_sync(0xffffffffu, value, offset));
+  }
+  return value;
+}
+
+// Blocks for a grid-stride loop over n items: enough to fill any current GPU, never more than
+// needed.
+inline unsigned int grid_for(int64_t n, int block) {
+  int64_t blocks = (n + block - 1) / block;
+  if (blocks > 8192) blocks = 8192;
+  if (blocks < 1) blocks = 1;
+  return static_cast<unsigned int>(blocks);
+}
+
+}  // namespace vlm::cuda

@@ -1,0 +1,90 @@
+// Launchers of the CUDA kernels (cuda/kernels/*.cu): plain functions over raw device pointers,
+// sizes and a stream, so that nvcc compiles only kernels/*.cu + this header + common.cuh, and the
+// host side (backend_cuda*.cpp, compiled by the C++ compiler) never sees device code. bf16 values
+// travel as uint16_t bit patterns. Launchers do not check errors; the caller checks
+// cudaGetLastError() after each launch (check.h) so that errors become vlm::Error with context.
+// Preconditions (sizes > 0, alignment) are checked by the host side before the call.
+#pragma once
+
+#include <cstdint>
+
+struct CUstream_st;
+
+namespace vlm::cuda {
+
+using Stream = CUstream_st*;  // == cudaStream_t
+using bf16_bits = uint16_t;
+
+// Element types a kernel may read; values match nothing else on purpose (mapped by the host).
+enum class ElemType : int { F32 = 0, F16 = 1, BF16 = 2 };
+
+// dst[i] = convert(src[i]) for i < n, round to nearest even (F32/F16/BF16 in both directions).
+void launch_convert(const void* src, ElemType src_type, void* dst, ElemType dst_type, int64_t n,
+                    Stream stream);
+
+// Per row of [rows, dim]: h = x (+ residual, rounded to bf16, written back to residual when
+// residual is non-null), y = bf16(bf16(h · rsqrt(mean(h²) + eps)) · weight). y may alias x.
+void launch_rmsnorm(const bf16_bits* x, bf16_bits* residual, const bf16_bits* weight, bf16_bits* y,
+                    int64_t rows, int64_t dim, float eps, Stream stream);
+
+// In place rotate-half RoPE on x[rows, heads, head_dim] with f32 tables cos/sin[rows, head_dim].
+void launch_rope(bf16_bits* x, const float* cos, const float* sin, int64_t rows, int heads,
+                 int head_dim, Stream stream);
+
+// Elementwise (bf16 in and out, f32 math, rounded like PyTorch's bf16 ops).
+void launch_silu_mul(const bf16_bits* gate, const bf16_bits* up, bf16_bits* y, int64_t n,
+                     Stream stream);
+void launch_gelu(const bf16_bits* x, bf16_bits* y, int64_t n, Stream stream);
+void launch_add(const bf16_bits* a, const bf16_bits* b, bf16_bits* y, int64_t n, Stream stream);
+
+// y[i, :] = bf16(table[ids[i], :]) for i < n; ids on the device, already range-checked.
+void launch_embedding(const void* table, ElemType table_type, const int32_t* ids, int64_t n,
+                      int64_t dim, bf16_bits* y, Stream stream);
+// y row i = x row index[i] (row_bytes each, any dtype); index on the device, range-checked.
+void launch_gather_rows(const void* x, const int32_t* index, int64_t n, int64_t row_bytes, void* y,
+                        Stream stream);
+
+// out[r] = first index of the maximum of row r of x[rows, cols].
+void launch_argmax(const void* x, ElemType type, int64_t rows, int64_t cols, int32_t* out,
+                   Stream stream);
+
+// ---- attention (kernels/attention.cu) ----
+// Flash-style attention that never materialises scores. Work is cut into tiles of "flat rows":
+// flat row f = query * group + g is query `query` with head kv_head * group + g (group = n_heads /
+// n_heads_kv; 1 for the ViT). A tile {f_begin, f_end, key_begin, key_end} holds flat rows of one
+// segment and the key rows they attend to. Causal tiles additionally limit query q to keys
+// <= n_past + q. With n_splits > 1 the key range of each tile is split across blocks which write
+// unnormalised partials (part_acc [n_splits, n_queries, n_heads, head_dim], part_max/part_sum
+// [n_splits, n_queries, n_heads], f32) that launch_attention_combine reduces into out.
+struct AttentionTile {
+  int32_t f_begin, f_end, key_begin, key_end;
+};
+
+struct AttentionParams {
+  const bf16_bits* q = nullptr;  // [n_queries, n_heads, head_dim]
+  const bf16_bits* k = nullptr;  // [n_keys, n_heads_kv, head_dim] (a KV cache or the ViT's k)
+  const bf16_bits* v = nullptr;
+  bf16_bits* out = nullptr;      // [n_queries, n_heads, head_dim]
+  const AttentionTile* tiles = nullptr;  // device array of n_tiles
+  int32_t n_tiles = 0;
+  int32_t n_queries = 0;
+  int32_t n_heads = 0, n_heads_kv = 0, head_dim = 0;
+  bool causal = false;
+  int64_t n_past = 0;  // causal: query q sits at key position n_past + q
+  float scale = 1.0f;  // multiplies q·k
+  int32_t n_splits = 1;
+  float* part_acc = nullptr;
+  float* part_max = nullptr;
+  float* part_sum = nullptr;
+};
+
+// Flat rows per tile the kernel expects (tiles are built by the host with this size).
+constexpr int kAttentionTileRows = 16;
+// Key rows loaded per step; split ranges are multiples of it.
+constexpr int kAttentionKeyStep = 64;
+constexpr int kAttentionMaxHeadDim = 128;
+
+void launch_attention(const AttentionParams& params, Stream stream);
+void launch_attention_combine(const AttentionParams& params, Stream stream);
+
+}  // namespace vlm::cuda
