@@ -12,6 +12,18 @@
  * Lines file, all with the fields stream, kind, start, end, start_ns, end_ns, text, id,
  * window_start, window_end and frames.
  *
+ * Timing: windows are cut by running time, so variable frame rates, gaps, seeks and new segments
+ * are handled by real time; a missing PTS, a gap longer than a window, timestamps going backwards,
+ * a new segment, a flush or a resolution change close the pending windows and start a new grid
+ * (GST_DEBUG=vlmdescribe:5 says which). Results are reported in stream time.
+ *
+ * Latency: the video is never delayed by the element (in live mode it never waits at all), so it
+ * answers latency queries with upstream's latency unchanged; results arrive after their window
+ * closes plus the inference time and ride on the next outgoing buffer.
+ *
+ * Threads: inference runs on one worker thread per element; elements with the same model and
+ * device share one loaded engine and take turns first come, first served.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! \
