@@ -94,10 +94,11 @@ void convert_yuv(const FrameView& f, bool interleaved_chroma, ImageRgb8& out) {
 
 ImageRgb8 to_rgb8(const FrameView& frame) {
   VLM_CHECK(frame.width > 0 && frame.height > 0 && frame.width <= (1 << 16) &&
-                frame.height <= (1 << 16),
+                frame.height <= (1 << 16) &&
+                static_cast<int64_t>(frame.width) * frame.height <= (int64_t{1} << 28),
             InvalidInput,
             "to_rgb8: frame size " << frame.width << "x" << frame.height
-                                   << " is empty or absurd (sides must be 1..65536)");
+                                   << " is empty or absurd (sides 1..65536, at most 2^28 pixels)");
   ImageRgb8 out;
   out.width = frame.width;
   out.height = frame.height;

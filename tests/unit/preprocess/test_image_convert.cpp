@@ -110,6 +110,9 @@ TEST(ToRgb8, RejectsBadFrames) {
   EXPECT_THROW(vlm::to_rgb8(f), vlm::Error);
   f.width = 1 << 20;
   EXPECT_THROW(vlm::to_rgb8(f), vlm::Error);
+  f.width = f.height = 60000;  // sides allowed, 3.6e9 pixels not: an error, not bad_alloc
+  f.strides[0] = 60000 * 3;
+  EXPECT_THROW(vlm::to_rgb8(f), vlm::Error);
 }
 
 TEST(ImageFiles, PngRoundTripAndGreyscale) {
