@@ -143,8 +143,11 @@ ImageRgb8 resize_bicubic(const ImageRgb8& image, int width, int height) {
             InvalidInput,
             "resize_bicubic: source image " << image.width << "x" << image.height << " holds "
                                             << image.pixels.size() << " bytes, not w*h*3");
-  VLM_CHECK(width > 0 && height > 0 && width <= (1 << 20) && height <= (1 << 20), InvalidInput,
-            "resize_bicubic: target size " << width << "x" << height << " is empty or absurd");
+  VLM_CHECK(width > 0 && height > 0 && width <= (1 << 20) && height <= (1 << 20) &&
+                static_cast<int64_t>(width) * height <= (int64_t{1} << 28),
+            InvalidInput,
+            "resize_bicubic: target size " << width << "x" << height
+                                           << " is empty or absurd (at most 2^28 pixels)");
   if (width == image.width && height == image.height) return image;
 
   const AxisCoefficients horiz = precompute(image.width, width);

@@ -74,6 +74,7 @@ TEST(ResizeBicubic, RejectsEmptyAndAbsurdSizes) {
   EXPECT_THROW(vlm::resize_bicubic(im, 0, 4), vlm::Error);
   EXPECT_THROW(vlm::resize_bicubic(im, 4, -1), vlm::Error);
   EXPECT_THROW(vlm::resize_bicubic(im, 4, 1 << 30), vlm::Error);
+  EXPECT_THROW(vlm::resize_bicubic(im, 1 << 19, 1 << 19), vlm::Error);
   EXPECT_THROW(vlm::resize_bicubic(vlm::ImageRgb8{}, 4, 4), vlm::Error);
   vlm::ImageRgb8 short_buffer = im;
   short_buffer.pixels.resize(10);
