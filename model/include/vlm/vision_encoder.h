@@ -39,6 +39,12 @@ class VisionEncoder {
   Tensor encode(std::span<const float> pixel_values, std::span<const GridThw> grids,
                 const CancelToken* cancel = nullptr);
 
+  // Upper bound on the patches run through the blocks at once (default 16384). A call is split
+  // into chunks of whole temporal groups (attention never crosses them, so results do not change)
+  // and the MLP runs over row blocks of this size: scratch memory stays bounded for long videos.
+  // A single temporal group larger than the bound still runs whole.
+  void set_max_chunk_patches(int64_t patches);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

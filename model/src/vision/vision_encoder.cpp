@@ -1,7 +1,10 @@
 // The Qwen2.5-VL vision encoder forward pass (spec §5), expressed only in Backend ops so the same
 // code drives the CPU reference and the CUDA backend. Host work per call is index arithmetic (the
 // window permutation, segment boundaries) and the rotary tables; everything sized by the number of
-// patches runs in the backend. Scratch buffers grow to the largest call seen and are reused.
+// patches runs in the backend. Scratch buffers grow to the largest chunk seen and are reused.
+// A call is cut into chunks of whole temporal groups (windows and frame segments never cross one,
+// so chunking changes nothing but memory), and the SwiGLU runs over row blocks: scratch memory is
+// bounded by max_chunk_patches, not by the length of a video.
 //
 // Data flow for N patches (U = N/4 merge units), C = hidden, I = intermediate:
 //   pixels [N,1176] -matmul-> [N,C] -gather units by window_index-> x
@@ -22,6 +25,7 @@ namespace vlm {
 namespace {
 
 constexpr float kVisionNormEps = 1e-6f;  // hard-coded in HF's vision RMSNorms
+constexpr int64_t kDefaultMaxChunkPatches = 16384;
 
 // A reusable [capacity, cols] scratch tensor; view(n) is its first n rows.
 class Scratch {
@@ -53,6 +57,9 @@ struct VisionEncoder::Impl {
 
   Tensor encode(std::span<const float> pixel_values, std::span<const GridThw> grids,
                 const CancelToken* cancel);
+  // Encodes whole temporal groups into output rows [unit_row0, unit_row0 + Σ units).
+  void encode_chunk(std::span<const float> pixel_values, std::span<const GridThw> grids,
+                    Tensor& output, int64_t unit_row0, const CancelToken* cancel);
   void run_block(const VisionBlockWeights& w, std::span<const int32_t> segments, int64_t n,
                  const Tensor& cos, const Tensor& sin);
 
@@ -60,6 +67,7 @@ struct VisionEncoder::Impl {
   Backend& backend;
   VisionWeights weights;
   DType act = DType::F32;
+  int64_t max_chunk_patches = kDefaultMaxChunkPatches;
   Scratch x_buf, normed_buf, q_buf, k_buf, v_buf, attn_buf, tmp_buf, gate_buf, up_buf, fc2_buf;
 };
 
@@ -93,35 +101,83 @@ void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, std::span<const
   backend.matmul(attn, w.proj_weight, w.proj_bias, tmp);
   backend.add(x, tmp, x);
 
-  // SwiGLU half: down(silu(gate(h)) · up(h)).
-  Tensor gate = gate_buf.view(backend, act, n, inter);
-  Tensor up = up_buf.view(backend, act, n, inter);
+  // SwiGLU half: down(silu(gate(h)) · up(h)), over row blocks to bound the [rows, I] scratch.
+  const int64_t block_rows = std::min(n, max_chunk_patches);
   backend.rmsnorm(x, w.norm2, kVisionNormEps, normed);
-  backend.matmul(normed, w.gate_weight, w.gate_bias, gate);
-  backend.matmul(normed, w.up_weight, w.up_bias, up);
-  backend.silu_mul(gate, up, gate);
-  backend.matmul(gate, w.down_weight, w.down_bias, tmp);
+  for (int64_t row0 = 0; row0 < n; row0 += block_rows) {
+    const int64_t rows = std::min(block_rows, n - row0);
+    Tensor gate = gate_buf.view(backend, act, rows, inter);
+    Tensor up = up_buf.view(backend, act, rows, inter);
+    const Tensor normed_rows = normed.slice_rows(row0, rows);
+    Tensor out_rows = tmp.slice_rows(row0, rows);
+    backend.matmul(normed_rows, w.gate_weight, w.gate_bias, gate);
+    backend.matmul(normed_rows, w.up_weight, w.up_bias, up);
+    backend.silu_mul(gate, up, gate);
+    backend.matmul(gate, w.down_weight, w.down_bias, out_rows);
+  }
   backend.add(x, tmp, x);
 }
 
 Tensor VisionEncoder::Impl::encode(std::span<const float> pixel_values,
                                    std::span<const GridThw> grids, const CancelToken* cancel) {
   const int merge = config.spatial_merge_size;
+  const int64_t patch_dim = vision_patch_dim(config);
+  // Validates the grids (positive, multiples of the merge size) and counts patches.
+  (void)compute_window_index(grids, config.window_merged(), merge);
+  const int64_t n = full_attention_cu_seqlens(grids).back();
+  VLM_CHECK(static_cast<int64_t>(pixel_values.size()) == n * patch_dim, InvalidInput,
+            "vision encoder: pixel_values hold " << pixel_values.size() << " values, the grids need "
+                                                 << n << " patch rows of " << patch_dim << " = "
+                                                 << n * patch_dim);
+  const int64_t unit = static_cast<int64_t>(merge) * merge;
+  Tensor output = backend.alloc(act, {n / unit, config.out_hidden_size});
+
+  // Chunks of consecutive temporal groups, each group whole; a chunk of one item's groups is one
+  // GridThw with a smaller t.
+  std::vector<GridThw> chunk;
+  int64_t chunk_patches = 0, patch_row0 = 0, unit_row0 = 0;
+  auto flush = [&]() {
+    if (chunk.empty()) return;
+    encode_chunk(pixel_values.subspan(static_cast<size_t>(patch_row0 * patch_dim),
+                                      static_cast<size_t>(chunk_patches * patch_dim)),
+                 chunk, output, unit_row0, cancel);
+    patch_row0 += chunk_patches;
+    unit_row0 += chunk_patches / unit;
+    chunk.clear();
+    chunk_patches = 0;
+  };
+  for (size_t item = 0; item < grids.size(); ++item) {
+    const int64_t group = grids[item].h * grids[item].w;
+    for (int64_t gt = 0; gt < grids[item].t; ++gt) {
+      if (chunk_patches > 0 && chunk_patches + group > max_chunk_patches) flush();
+      if (gt > 0 && !chunk.empty()) {
+        ++chunk.back().t;  // the previous group of the same item is in this chunk
+      } else {
+        chunk.push_back({1, grids[item].h, grids[item].w});
+      }
+      chunk_patches += group;
+    }
+  }
+  flush();
+  return output;
+}
+
+void VisionEncoder::Impl::encode_chunk(std::span<const float> pixel_values,
+                                       std::span<const GridThw> grids, Tensor& output,
+                                       int64_t unit_row0, const CancelToken* cancel) {
+  const int merge = config.spatial_merge_size;
   const int64_t unit = static_cast<int64_t>(merge) * merge;
   const int64_t c = config.hidden_size;
   const int64_t patch_dim = vision_patch_dim(config);
   const int64_t out_dim = config.out_hidden_size;
 
-  // Host-side indices; these also validate the grids.
+  // Host-side indices of this chunk.
   const WindowIndex windows = compute_window_index(grids, config.window_merged(), merge);
   const std::vector<int32_t> frames = full_attention_cu_seqlens(grids);
   const int64_t n = frames.back();
   const int64_t units = n / unit;
-  VLM_CHECK(static_cast<int64_t>(pixel_values.size()) == n * patch_dim, InvalidInput,
-            "vision encoder: pixel_values hold " << pixel_values.size() << " values, the grids need "
-                                                 << n << " patch rows of " << patch_dim << " = "
-                                                 << n * patch_dim);
-  if (n == 0) return backend.alloc(act, {0, out_dim});
+  VLM_CHECK(static_cast<int64_t>(pixel_values.size()) == n * patch_dim, Internal,
+            "vision chunk of " << n << " patches got " << pixel_values.size() << " values");
 
   std::vector<int32_t> reverse(static_cast<size_t>(units));
   for (size_t i = 0; i < windows.window_index.size(); ++i) {
@@ -163,9 +219,8 @@ Tensor VisionEncoder::Impl::encode(std::span<const float> pixel_values,
   backend.gelu(hidden, hidden);
   Tensor projected = fc2_buf.view(backend, act, units, out_dim);
   backend.matmul(hidden, weights.merger_fc2_weight, weights.merger_fc2_bias, projected);
-  Tensor output = backend.alloc(act, {units, out_dim});
-  backend.gather_rows(projected, reverse, output);
-  return output;
+  Tensor output_rows = output.slice_rows(unit_row0, units);
+  backend.gather_rows(projected, reverse, output_rows);
 }
 
 VisionEncoder::VisionEncoder(const ModelConfig& config, const Checkpoint& checkpoint,
@@ -177,6 +232,11 @@ VisionEncoder::~VisionEncoder() = default;
 Tensor VisionEncoder::encode(std::span<const float> pixel_values, std::span<const GridThw> grids,
                              const CancelToken* cancel) {
   return impl_->encode(pixel_values, grids, cancel);
+}
+
+void VisionEncoder::set_max_chunk_patches(int64_t patches) {
+  VLM_CHECK(patches >= 1, InvalidInput, "vision max_chunk_patches " << patches << " must be >= 1");
+  impl_->max_chunk_patches = patches;
 }
 
 }  // namespace vlm

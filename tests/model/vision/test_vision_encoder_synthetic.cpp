@@ -133,6 +133,28 @@ TEST_F(SyntheticEncoder, ItemsEncodedTogetherEqualItemsEncodedAlone) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(SyntheticEncoder, ChunkedEncodingMatchesNaiveReference) {
+  // Group sizes of kMixedGrids: 60 | 24 24 24 | 4 | 40 patches. Budget 1 runs every group alone
+  // (and the MLP in 1-row blocks), 20 splits every group's MLP, 30 and 100 pack several groups and
+  // items into one chunk, 10000 runs the call whole.
+  const ModelConfig config = test::tiny_vision_config();
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 15);
+  const auto dir = test::fresh_temp_dir("chunks");
+  test::write_checkpoint(dir, weights, DType::F32);
+  Checkpoint checkpoint = Checkpoint::open(dir);
+  VisionEncoder encoder(config, checkpoint, *backend_);
+  const std::vector<float> pixels = test::random_pixels(kMixedGrids, patch_dim(config.vision), 16);
+  const std::vector<double> want = test::naive_vision_forward(config.vision, weights, pixels, kMixedGrids);
+  for (int64_t budget : {1, 20, 30, 100, 10000}) {
+    encoder.set_max_chunk_patches(budget);
+    const std::vector<float> got = backend_->to_host_f32(encoder.encode(pixels, kMixedGrids));
+    ASSERT_EQ(got.size(), want.size()) << "budget " << budget;
+    EXPECT_LT(relative_to_peak(got, want), 1e-5) << "budget " << budget;
+  }
+  EXPECT_THROW(encoder.set_max_chunk_patches(0), Error);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(SyntheticEncoder, MissingTensorIsNamed) {
   const ModelConfig config = test::tiny_vision_config();
   const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 1);
@@ -223,6 +245,8 @@ TEST_F(SyntheticEncoder, BadInputsAndCancellationRaiseErrors) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::InvalidInput) << e.what();
   }
+  const std::vector<GridThw> none;
+  EXPECT_EQ(encoder.encode({}, none).rows(), 0);
   const std::vector<GridThw> odd{{1, 4, 5}};
   EXPECT_THROW(encoder.encode(test::random_pixels(odd, patch_dim(config.vision), 6), odd), Error);
   pixels = test::random_pixels(grids, patch_dim(config.vision), 6);
