@@ -4,7 +4,8 @@
 // patches runs in the backend. Scratch buffers grow to the largest chunk seen and are reused.
 // A call is cut into chunks of whole temporal groups (windows and frame segments never cross one,
 // so chunking changes nothing but memory), and the SwiGLU runs over row blocks: scratch memory is
-// bounded by max_chunk_patches, not by the length of a video.
+// bounded by max_chunk_patches, not by the length of a video. Because of the shared scratch, one
+// encoder runs one encode() at a time (the engine serialises requests).
 //
 // Data flow for N patches (U = N/4 merge units), C = hidden, I = intermediate:
 //   pixels [N,1176] -matmul-> [N,C] -gather units by window_index-> x
