@@ -1,9 +1,10 @@
-// Checkpoint folder: opens model.safetensors, or every shard named by
-// model.safetensors.index.json (headers only, so opening is O(headers)), and maps the saved tensor
+// Checkpoint folder: opens model.safetensors (preferred, as in transformers), or every shard named
+// by model.safetensors.index.json (headers only, so opening is O(headers)), and maps the saved tensor
 // names onto the original Qwen family (spec §2.2). Shard paths from the index are untrusted: they
 // must be plain relative paths that stay inside the folder after resolving symlinks. Embedding
-// tying follows HF: with tie_word_embeddings, lm_head.weight IS model.embed_tokens.weight (a saved
-// lm_head is then ignored, as HF's tie_weights() would overwrite it).
+// tying follows HF: with tie_word_embeddings, lm_head.weight IS model.embed_tokens.weight. A saved
+// lm_head is then ignored, with a log line (HF shares one parameter between both names, so a file
+// holding two different values for it is ambiguous there too).
 #include "vlm/checkpoint.h"
 
 #include <set>
@@ -81,7 +82,14 @@ Checkpoint Checkpoint::open(const fs::path& model_dir) {
   const fs::path index_path = model_dir / kIndexFile;
   const fs::path single_path = model_dir / kSingleFile;
 
-  if (fs::exists(index_path, ec)) {
+  // Same preference as HF from_pretrained: model.safetensors first, then the index.
+  if (fs::exists(single_path, ec)) {
+    if (fs::exists(index_path, ec)) {
+      log(LogLevel::Info, model_dir.string() + ": both " + kSingleFile + " and " + kIndexFile +
+                              " exist; using " + kSingleFile + " (as transformers does)");
+    }
+    checkpoint.shards_.push_back(SafetensorsFile::open(single_path));
+  } else if (fs::exists(index_path, ec)) {
     const std::string source = index_path.string();
     json_util::JsonContext root{source, ""};
     json_util::Json index = json_util::parse_json(json_util::read_text_file(index_path), source);
@@ -104,8 +112,6 @@ Checkpoint Checkpoint::open(const fs::path& model_dir) {
                 source << ": weight_map places tensor '" << it.key() << "' in '" << file
                        << "', which does not contain it");
     }
-  } else if (fs::exists(single_path, ec)) {
-    checkpoint.shards_.push_back(SafetensorsFile::open(single_path));
   } else {
     VLM_THROW(NotFound, model_dir.string() << ": neither " << kSingleFile << " nor " << kIndexFile
                                            << " found");

@@ -97,6 +97,16 @@ TEST(Checkpoint, ShardedIndexOpensEveryShard) {
   expect_error([&] { checkpoint.tensor("model.missing"); }, ErrorCode::NotFound, {"'model.missing'"});
 }
 
+TEST(Checkpoint, SingleFileIsPreferredOverIndexLikeTransformers) {
+  test::TempDir dir;
+  write_shard(dir / "model.safetensors", {"model.single"});
+  write_shard(dir / "shard.safetensors", {"model.sharded"});
+  write_index(dir.path(), R"({"model.sharded": "shard.safetensors"})");
+  Checkpoint checkpoint = Checkpoint::open(dir.path());
+  EXPECT_TRUE(checkpoint.contains("model.single"));
+  EXPECT_FALSE(checkpoint.contains("model.sharded"));
+}
+
 TEST(Checkpoint, IndexEntryPointingAtWrongShardRefused) {
   test::TempDir dir;
   write_shard(dir / "a.safetensors", {"model.x"});
@@ -170,7 +180,7 @@ TEST(Checkpoint, TiedFlagInTextConfigWinsOverSavedLmHead) {
   test::write_file(dir / "config.json",
                    R"({"model_type": "qwen2_5_vl", "text_config": {"tie_word_embeddings": true}})");
   Checkpoint tied = Checkpoint::open(dir.path());
-  // HF ties after loading: lm_head IS embed_tokens, the saved lm_head is not used.
+  // Tied: lm_head IS embed_tokens, the saved lm_head is not used.
   EXPECT_EQ(first_value(tied.tensor("lm_head.weight")), 0.0f);
   test::write_file(dir / "config.json", R"({"model_type": "qwen2_5_vl", "tie_word_embeddings": false})");
   EXPECT_EQ(first_value(Checkpoint::open(dir.path()).tensor("lm_head.weight")), 1.0f);
