@@ -19,6 +19,8 @@ struct EventRecord {
   int64_t window_start_ns = 0;
   int64_t window_end_ns = 0;
   uint32_t frames = 0;
+  // Goes to the text_src pad: events, and windows whose answer held no event (not serialised).
+  bool caption = false;
   bool is_event() const { return kind == "event"; }
 };
 

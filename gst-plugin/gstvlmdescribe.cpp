@@ -10,7 +10,9 @@
  * a worker thread and its results are published as GstVlmEventMeta on the next outgoing buffer,
  * "vlm-event" element messages, "vlm-event" custom downstream events and (optionally) a JSON
  * Lines file, all with the fields stream, kind, start, end, start_ns, end_ns, text, id,
- * window_start, window_end and frames.
+ * window_start, window_end and frames. The "text_src" pad gives the same results as text/x-raw
+ * buffers timed with what they describe (a sparse stream, for subtitle-like consumers; to write
+ * results onto the video as they arrive use vlmoverlay).
  *
  * Timing: windows are cut by running time, so variable frame rates, gaps, seeks and new segments
  * are handled by real time; a missing PTS, a gap longer than a window, timestamps going backwards,
@@ -73,6 +75,9 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink", GST
     GST_PAD_ALWAYS, GST_STATIC_CAPS (VLM_CAPS));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC,
     GST_PAD_ALWAYS, GST_STATIC_CAPS (VLM_CAPS));
+
+static GstStaticPadTemplate text_template = GST_STATIC_PAD_TEMPLATE ("text_src", GST_PAD_SRC,
+    GST_PAD_ALWAYS, GST_STATIC_CAPS ("text/x-raw, format = (string) utf8"));
 
 G_DEFINE_TYPE (GstVlmDescribe, gst_vlm_describe, GST_TYPE_BASE_TRANSFORM)
 
@@ -257,10 +262,26 @@ gst_vlm_describe_finalize (GObject * object)
   G_OBJECT_CLASS (gst_vlm_describe_parent_class)->finalize (object);
 }
 
+static gboolean
+gst_vlm_describe_text_activate_mode (GstPad * pad, GstObject * parent, GstPadMode mode,
+    gboolean active)
+{
+  (void) pad;
+  if (mode != GST_PAD_MODE_PUSH)
+    return FALSE;
+  return GST_VLM_DESCRIBE (parent)->state->text->activate (active);
+}
+
 static void
 gst_vlm_describe_init (GstVlmDescribe * self)
 {
   self->state = new DescribeState ();
+  self->text_pad = gst_pad_new_from_static_template (&text_template, "text_src");
+  self->state->text = std::make_unique<vlm::gst::TextOutput> (self->text_pad);
+  gst_pad_set_activatemode_function (self->text_pad,
+      GST_DEBUG_FUNCPTR (gst_vlm_describe_text_activate_mode));
+  gst_pad_use_fixed_caps (self->text_pad);
+  gst_element_add_pad (GST_ELEMENT (self), self->text_pad);
   gst_base_transform_set_in_place (GST_BASE_TRANSFORM (self), TRUE);
 }
 
@@ -350,6 +371,7 @@ gst_vlm_describe_class_init (GstVlmDescribeClass * klass)
       "gst-vlm developers");
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_add_static_pad_template (element_class, &text_template);
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_vlm_describe_change_state);
 
   trans_class->start = GST_DEBUG_FUNCPTR (gst_vlm_describe_start);

@@ -15,6 +15,7 @@
 
 #include "event_record.h"
 #include "gstvlmdescribe.h"
+#include "vlmdescribe_text.h"
 #include "window_builder.h"
 #include "window_results.h"
 #include "worker.h"
@@ -59,6 +60,9 @@ struct DescribeState {
   std::unique_ptr<Worker> worker;
   WorkerStats last_stats;  // counters of the last run, readable after stop
 
+  // The text_src pad's queue and task (created in init with the pad).
+  std::unique_ptr<TextOutput> text;
+
   // Results: produced on the worker thread, consumed on the streaming thread.
   std::mutex results_mutex;
   std::deque<EventRecord> outgoing;
@@ -73,6 +77,7 @@ struct DescribeState {
 
 struct _GstVlmDescribe {
   GstBaseTransform parent;
+  GstPad* text_pad;  // "text_src": results as timed text/x-raw (see vlmdescribe_text.h)
   vlm::gst::DescribeState* state;
 };
 

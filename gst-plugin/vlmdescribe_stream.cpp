@@ -80,6 +80,8 @@ void push_outgoing (GstBaseTransform* trans, GstBuffer* buffer)
   for (const EventRecord& r : records) {
     gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (trans),
         gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, record_structure (r)));
+    if (r.caption)
+      st.text->push_text (r.text.c_str (), r.start_ns, r.end_ns);
     if (buffer != nullptr)
       gst_buffer_add_vlm_event_meta (buffer, r.stream.c_str (),
           r.is_event () ? GST_VLM_EVENT_KIND_EVENT : GST_VLM_EVENT_KIND_WINDOW, r.id.c_str (),
@@ -253,6 +255,7 @@ gst_vlm_describe_start (GstBaseTransform * trans)
   st.builder.reset ();
   st.last_running_ns.reset ();
   st.live_known = false;
+  st.text->reset ();
   st.stream = settings.stream_id.empty () ? std::string (GST_OBJECT_NAME (self)) : settings.stream_id;
   {
     std::lock_guard<std::mutex> lock (st.results_mutex);
@@ -373,6 +376,7 @@ gst_vlm_describe_set_caps (GstBaseTransform * trans, GstCaps * incaps, GstCaps *
   }
   st.info = info;
   st.have_info = true;
+  st.text->on_caps ();
   return TRUE;
 }
 
@@ -382,8 +386,12 @@ gst_vlm_describe_sink_event (GstBaseTransform * trans, GstEvent * event)
   DescribeState& st = state_of (trans);
   try {
     switch (GST_EVENT_TYPE (event)) {
+      case GST_EVENT_STREAM_START:
+        st.text->on_stream_start (event);
+        break;
       case GST_EVENT_FLUSH_START:
         gst_vlm_describe_unblock (GST_VLM_DESCRIBE (trans));
+        st.text->flush_start ();
         break;
       case GST_EVENT_FLUSH_STOP:
         GST_DEBUG_OBJECT (trans, "starting a new window: flush (%zu pending frames dropped)",
@@ -393,15 +401,26 @@ gst_vlm_describe_sink_event (GstBaseTransform * trans, GstEvent * event)
         st.last_running_ns.reset ();
         if (st.worker)
           st.worker->set_flushing (false);
+        {
+          gboolean reset_time = TRUE;
+          gst_event_parse_flush_stop (event, &reset_time);
+          st.text->flush_stop (reset_time);
+        }
         break;
-      case GST_EVENT_SEGMENT:
+      case GST_EVENT_SEGMENT: {
         break_windows (trans, "new segment");
+        GstSegment segment;
+        gst_event_copy_segment (event, &segment);
+        if (segment.format == GST_FORMAT_TIME)
+          st.text->on_segment (segment);
         break;
+      }
       case GST_EVENT_EOS:
         break_windows (trans, "end of stream");
         if (st.worker && !st.worker->drain ())
           GST_DEBUG_OBJECT (trans, "EOS drain interrupted by a flush or stop");
         push_outgoing (trans, nullptr);
+        st.text->on_eos ();
         break;
       default:
         break;

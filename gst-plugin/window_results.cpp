@@ -121,13 +121,17 @@ std::vector<EventRecord> window_records(const WindowJob& job, const std::string&
   window.start_ns = window.window_start_ns = w.start_stream_ns();
   window.end_ns = window.window_end_ns = w.end_stream_ns();
   window.frames = static_cast<uint32_t>(w.frames.size());
+  window.caption = true;
   out.push_back(window);
   if (job.task.task == Task::Describe || w.frames.empty()) return out;
 
   const int64_t origin = w.frames.front()->stream_ns;  // model time 0
-  for (const ParsedEvent& parsed : parse_events(answer)) {
+  const std::vector<ParsedEvent> parsed_events = parse_events(answer);
+  if (!parsed_events.empty()) out.front().caption = false;  // its events are the captions
+  for (const ParsedEvent& parsed : parsed_events) {
     EventRecord event = window;
     event.kind = "event";
+    event.caption = true;
     event.id.clear();
     auto to_ns = [&](double seconds) {
       const int64_t t = origin + static_cast<int64_t>(std::llround(seconds * 1e9));

@@ -540,6 +540,84 @@ TEST_F(VlmDescribe, ElementsShareOneEnginePerModelAndDevice) {
   }
 }
 
+struct TextCollector {
+  std::mutex mutex;
+  std::vector<std::string> texts;
+  std::vector<GstClockTime> pts, durations;
+  static void on_handoff(GstElement*, GstBuffer* buffer, GstPad*, gpointer data) {
+    auto* self = static_cast<TextCollector*>(data);
+    GstMapInfo map;
+    gst_buffer_map(buffer, &map, GST_MAP_READ);
+    std::lock_guard<std::mutex> lock(self->mutex);
+    self->texts.emplace_back(reinterpret_cast<const char*>(map.data), map.size);
+    self->pts.push_back(GST_BUFFER_PTS(buffer));
+    self->durations.push_back(GST_BUFFER_DURATION(buffer));
+    gst_buffer_unmap(buffer, &map);
+  }
+};
+
+// Runs a parsed pipeline to EOS with a handoff collector on the element named "text".
+bool run_with_text_sink(const std::string& description, TextCollector& collector) {
+  GstElement* pipeline = gst_parse_launch(description.c_str(), nullptr);
+  if (pipeline == nullptr) return false;
+  GstElement* text = gst_bin_get_by_name(GST_BIN(pipeline), "text");
+  if (text != nullptr) {
+    g_signal_connect(text, "handoff", G_CALLBACK(&TextCollector::on_handoff), &collector);
+    gst_object_unref(text);
+  }
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  GstMessage* msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
+                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  const bool ok = msg != nullptr && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS;
+  if (msg != nullptr) gst_message_unref(msg);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+  return ok;
+}
+
+TEST_F(VlmDescribe, TextPadGivesEventsTimedWithWhatTheyDescribe) {
+  {
+    std::lock_guard<std::mutex> lock(script().mutex);
+    script().answer = [](const WindowJob&) {
+      return std::string("[{\"start\": 0.5, \"end\": 1.5, \"event\": \"ball moves\"}]");
+    };
+  }
+  TextCollector collector;
+  // The text sink prerolls on the GAP event that follows the segment, and EOS reaches it.
+  ASSERT_TRUE(run_with_text_sink(
+      "videotestsrc num-buffers=150 ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1 ! "
+      "vlmdescribe name=d model=scripted mode=file task=events ! fakesink "
+      "d.text_src ! fakesink name=text signal-handoffs=true sync=false", collector));
+  // Windows [0,4) and [2,5) each report the event 0.5-1.5 s after their first frame.
+  EXPECT_EQ(collector.texts, (std::vector<std::string>{"ball moves", "ball moves"}));
+  EXPECT_EQ(collector.pts, (std::vector<GstClockTime>{GST_SECOND / 2, 5 * GST_SECOND / 2}));
+  EXPECT_EQ(collector.durations, (std::vector<GstClockTime>{GST_SECOND, GST_SECOND}));
+}
+
+TEST_F(VlmDescribe, TextPadCarriesWindowCaptionsForDescribe) {
+  TextCollector collector;
+  ASSERT_TRUE(run_with_text_sink(
+      "videotestsrc num-buffers=180 ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1 ! "
+      "vlmdescribe name=d model=scripted mode=file ! fakesink "
+      "d.text_src ! fakesink name=text signal-handoffs=true sync=false", collector));
+  EXPECT_EQ(collector.texts, (std::vector<std::string>{"window 0", "window 1"}));
+  EXPECT_EQ(collector.pts, (std::vector<GstClockTime>{0, 2 * GST_SECOND}));
+  EXPECT_EQ(collector.durations, (std::vector<GstClockTime>{4 * GST_SECOND, 4 * GST_SECOND}));
+}
+
+TEST_F(VlmDescribe, TextPadFeedsTextoverlayWithoutStalling) {
+  GstElementFactory* overlay = gst_element_factory_find("textoverlay");
+  if (overlay == nullptr) GTEST_SKIP() << "textoverlay (pango plugin) is not installed";
+  gst_object_unref(overlay);
+  TextCollector unused;
+  EXPECT_TRUE(run_with_text_sink(
+      "videotestsrc num-buffers=180 ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1 ! "
+      "vlmdescribe name=d model=scripted mode=file ! textoverlay name=o wait-text=false ! fakesink "
+      "d.text_src ! o.text_sink", unused));
+}
+
 TEST_F(VlmDescribe, OverlayShowsTheTextOfTheMetaOnTheVideo) {
   GstElement* overlay_bin = gst_element_factory_make("vlmoverlay", nullptr);
   ASSERT_NE(overlay_bin, nullptr);
