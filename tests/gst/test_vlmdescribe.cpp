@@ -455,6 +455,36 @@ TEST_F(VlmDescribe, FlushingSeekCancelsAndRestartsWindows) {
   EXPECT_EQ(stat(harness.element, "windows-done"), js.size() - 1);
 }
 
+TEST_F(VlmDescribe, PipelineSeekDescribesFromTheNewPosition) {
+  GstElement* pipeline = gst_parse_launch(
+      "videotestsrc ! video/x-raw,format=RGB,width=64,height=48,framerate=30/1 ! "
+      "vlmdescribe model=scripted mode=file ! fakesink sync=false", nullptr);
+  ASSERT_NE(pipeline, nullptr);
+  ASSERT_NE(gst_element_set_state(pipeline, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  ASSERT_EQ(gst_element_get_state(pipeline, nullptr, nullptr, 30 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+  // Flushing seek to 20 s .. 30 s: everything sampled before (the preroll frame) is dropped.
+  ASSERT_TRUE(gst_element_seek(pipeline, 1.0, GST_FORMAT_TIME,
+                               static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
+                               GST_SEEK_TYPE_SET, 20 * GST_SECOND, GST_SEEK_TYPE_SET, 30 * GST_SECOND));
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  GstMessage* msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
+                                               static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  ASSERT_NE(msg, nullptr);
+  EXPECT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_EOS);
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  const auto js = jobs();
+  ASSERT_EQ(js.size(), 4u);  // [20,24) [22,26) [24,28) [26,30) in stream time
+  for (size_t i = 0; i < js.size(); ++i) {
+    const double start = 20.0 + 2.0 * static_cast<double>(i);
+    EXPECT_EQ(stream_times(js[i].window), every_half_second(start, 8)) << "window " << i;
+    EXPECT_EQ(js[i].window.start_rt_ns, static_cast<int64_t>((start - 20.0) * 1e9));
+  }
+}
+
 TEST_F(VlmDescribe, EosDrainsEveryPendingWindowInFileMode) {
   {
     std::lock_guard<std::mutex> lock(script().mutex);
