@@ -4,10 +4,13 @@
 // device backend never holds half a model.
 #include "vision/vision_weights.h"
 
+#include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 
 #include "vlm/error.h"
+#include "vlm/log.h"
 
 namespace vlm {
 
@@ -40,6 +43,24 @@ class WeightCollector {
               "vision encoder: backend " << backend_.name() << " has no " << dtype_name(dtype)
                                          << " weights (tensor '" << name << "')");
     pending_.push_back({name, std::move(view_shape), destination});
+  }
+
+  // Tensors under visual. that no rule asked for: a checkpoint deeper or wider than its config
+  // (e.g. a vision_config diff that lost `depth`) would otherwise load silently. HF only warns
+  // about unexpected keys, so this warns too.
+  void warn_about_unused() const {
+    std::set<std::string> wanted;
+    for (const Pending& p : pending_) wanted.insert(p.name);
+    std::vector<std::string> unused;
+    for (const std::string& name : checkpoint_.names()) {
+      if (name.rfind("visual.", 0) == 0 && !wanted.count(name)) unused.push_back(name);
+    }
+    if (unused.empty()) return;
+    std::ostringstream os;
+    os << "vision encoder: " << unused.size() << " checkpoint tensor(s) under visual. are not used by "
+       << "the vision config (first: '" << unused.front() << "'); check vision_config against the "
+       << "checkpoint";
+    log(LogLevel::Warning, os.str());
   }
 
   void upload_all() {
@@ -132,6 +153,7 @@ VisionWeights load_vision_weights(const VisionConfig& config, const Checkpoint& 
   collect.want("visual.merger.mlp.0.bias", {merged}, &weights.merger_fc1_bias);
   collect.want("visual.merger.mlp.2.weight", {out, merged}, &weights.merger_fc2_weight);
   collect.want("visual.merger.mlp.2.bias", {out}, &weights.merger_fc2_bias);
+  collect.warn_about_unused();
   collect.upload_all();
   return weights;
 }

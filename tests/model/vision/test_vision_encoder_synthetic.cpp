@@ -213,6 +213,28 @@ TEST_F(SyntheticEncoder, ConfigDisagreeingWithCheckpointIsRefused) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(SyntheticEncoder, UnusedVisualTensorsAreReportedAsWarning) {
+  ModelConfig config = test::tiny_vision_config();
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 17);
+  const auto dir = test::fresh_temp_dir("unused");
+  test::write_checkpoint(dir, weights, DType::F32);
+  Checkpoint checkpoint = Checkpoint::open(dir);
+  std::vector<std::string> warnings;
+  set_log_level(LogLevel::Debug);
+  set_log_callback([&](LogLevel level, std::string_view message) {
+    if (level == LogLevel::Warning) warnings.emplace_back(message);
+  });
+  config.vision.depth = 2;  // the checkpoint holds 3 blocks
+  config.vision.fullatt_block_indexes = {1};
+  { VisionEncoder encoder(config, checkpoint, *backend_); }
+  set_log_callback(nullptr);
+  set_log_level(LogLevel::Info);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("visual.blocks.2."), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("12 checkpoint tensor"), std::string::npos) << warnings[0];
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(SyntheticEncoder, Qwen2VlFamilyIsUnsupported) {
   ModelConfig config = test::tiny_vision_config();
   const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 4);
