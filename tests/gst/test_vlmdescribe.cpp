@@ -535,6 +535,31 @@ TEST_F(VlmDescribe, LiveModeDropsAndCountsWithoutDelayingVideo) {
   EXPECT_EQ(answered, (std::vector<uint64_t>{0, 2, 3}));
 }
 
+TEST_F(VlmDescribe, PromptChangesApplyFromTheNextWindow) {
+  GstElement* e = make_describe("file");
+  g_object_set(e, "prompt", "first prompt", nullptr);
+  Harness harness(e);
+  harness.push_30fps(0, 120);  // window [0,4) queued with the first prompt
+  g_object_set(harness.element, "prompt", "second prompt", nullptr);
+  harness.push_30fps(121, 180);  // window [2,6)
+  gst_harness_push_event(harness.h, gst_event_new_eos());
+  const auto js = jobs();
+  ASSERT_GE(js.size(), 2u);
+  EXPECT_EQ(js[0].task.prompt, "first prompt");
+  EXPECT_EQ(js[1].task.prompt, "second prompt");
+}
+
+TEST_F(VlmDescribe, AutoModeFollowsUpstreamLiveness) {
+  Harness live(make_describe("auto"));  // the harness source answers latency queries as live
+  live.push_30fps(0, 2);
+  GstStructure* stats = nullptr;
+  g_object_get(live.element, "stats", &stats, nullptr);
+  gboolean is_live = FALSE;
+  ASSERT_TRUE(gst_structure_get_boolean(stats, "live", &is_live));
+  EXPECT_TRUE(is_live);
+  gst_structure_free(stats);
+}
+
 TEST_F(VlmDescribe, LatencyQueryReportsUpstreamLatencyUnchanged) {
   Harness harness(make_describe("live"));
   gst_harness_set_upstream_latency(harness.h, 40 * GST_MSECOND);
