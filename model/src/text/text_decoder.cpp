@@ -73,7 +73,13 @@ Tensor TextDecoder::forward(Tensor x, std::span<const int64_t> pos_t, std::span<
             "text decoder: " << m.n_past << " cached + " << n << " new tokens exceed the context of "
                              << m.capacity << " tokens");
 
-  const RopeTables tables = mrope_tables(pos_t, pos_h, pos_w, m.inv_freq, c.mrope_section);
+  RopeTables tables = mrope_tables(pos_t, pos_h, pos_w, m.inv_freq, c.mrope_section);
+  if (b.activation_dtype() == DType::BF16) {
+    // HF casts cos/sin to the model dtype before rotating (spec §7.5); keep the values identical.
+    for (auto* table : {&tables.cos, &tables.sin}) {
+      for (float& value : *table) value = bf16_to_f32(f32_to_bf16(value));
+    }
+  }
   const Tensor cos = b.from_host_f32(tables.cos.data(), {n, hd}, DType::F32);
   const Tensor sin = b.from_host_f32(tables.sin.data(), {n, hd}, DType::F32);
 
