@@ -86,17 +86,19 @@ int run_tokenize(int argc, char** argv) {
     print_tokenize_usage();
     return 2;
   }
+  const std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  std::vector<int32_t> ids;
+  if (decode) {
+    try {
+      ids = parse_ids(input);
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "vlm tokenize: --decode input is not a list of ids (%s)\n", error.what());
+      return 2;
+    }
+  }
   try {
     const vlm::Tokenizer tokenizer = vlm::Tokenizer::from_file(tokenizer_path);
-    const std::string input((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     if (decode) {
-      std::vector<int32_t> ids;
-      try {
-        ids = parse_ids(input);
-      } catch (const std::exception& error) {
-        std::fprintf(stderr, "vlm tokenize: --decode input is not a list of ids (%s)\n", error.what());
-        return 2;
-      }
       std::cout << tokenizer.decode(ids, skip_special);
     } else {
       std::cout << nlohmann::json{{"ids", tokenizer.encode(input)}}.dump() << "\n";

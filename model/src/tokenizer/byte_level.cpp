@@ -10,12 +10,15 @@ namespace {
 
 struct ByteTables {
   std::array<char32_t, 256> to_char{};
+  std::array<int16_t, 256 + 68> to_byte{};  // stand-in code point -> byte, -1 for none
   ByteTables() {
+    to_byte.fill(-1);
     int extra = 0;
     for (int byte = 0; byte < 256; ++byte) {
       const bool printable = (byte >= '!' && byte <= '~') || (byte >= 0xA1 && byte <= 0xAC) ||
                              (byte >= 0xAE && byte <= 0xFF);
       to_char[byte] = printable ? static_cast<char32_t>(byte) : static_cast<char32_t>(256 + extra++);
+      to_byte[to_char[byte]] = static_cast<int16_t>(byte);
     }
   }
 };
@@ -30,17 +33,8 @@ const ByteTables& tables() {
 char32_t byte_to_char(uint8_t byte) { return tables().to_char[byte]; }
 
 std::optional<uint8_t> char_to_byte(char32_t code_point) {
-  if (code_point < 256) {
-    if (tables().to_char[code_point] == code_point) return static_cast<uint8_t>(code_point);
-    return std::nullopt;
-  }
-  if (code_point < 256 + 68) {
-    // Stand-ins >= 256 are assigned to the non-printable bytes in increasing byte order.
-    for (int byte = 0; byte < 256; ++byte) {
-      if (tables().to_char[byte] == code_point) return static_cast<uint8_t>(byte);
-    }
-  }
-  return std::nullopt;
+  if (code_point >= tables().to_byte.size() || tables().to_byte[code_point] < 0) return std::nullopt;
+  return static_cast<uint8_t>(tables().to_byte[code_point]);
 }
 
 std::string bytes_to_token_string(std::string_view bytes) {

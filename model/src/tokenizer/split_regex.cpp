@@ -17,8 +17,8 @@ constexpr const char* kWhiteSpaceRanges =
     "\\x{202F}\\x{205F}\\x{3000}";
 
 // Letters and numbers added in Unicode 15.0-16.0: Oniguruma in HF tokenizers knows them, PCRE2
-// 10.42 (Unicode 14) does not. Derived from HF's splits over all code points (the same data as the
-// pretokenizer_classes fixture); a newer PCRE2 already has them, which is harmless.
+// 10.42 (Unicode 14) does not. Printed by tests/fixtures/make_tokenizer_fixtures.py --unicode-delta
+// from HF's own splits over all code points; a newer PCRE2 already has them, which is harmless.
 constexpr const char* kNewLetters =
     "\\x{1C89}-\\x{1C8A}\\x{A7CB}-\\x{A7CD}\\x{A7DA}-\\x{A7DC}\\x{105C0}-\\x{105F3}"
     "\\x{10D4A}-\\x{10D65}\\x{10D6F}-\\x{10D85}\\x{10EC2}-\\x{10EC4}\\x{1123F}-\\x{11240}"
