@@ -5,4 +5,7 @@
 namespace vlm_cli {
 
 int run_tokenize(int argc, char** argv);  // cmd_tokenize.cpp
+int run_describe(int argc, char** argv);  // cmd_describe.cpp
+int run_inspect(int argc, char** argv);  // cmd_inspect.cpp
+int run_bench(int argc, char** argv);  // cmd_bench.cpp
 }  // namespace vlm_cli

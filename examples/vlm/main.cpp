@@ -16,6 +16,9 @@ struct Command {
 
 const std::vector<Command> kCommands = {
     // Subcommands register here.
+    {"describe", vlm_cli::run_describe, "answer a prompt about images, a video or frames"},
+    {"inspect", vlm_cli::run_inspect, "summarise a checkpoint: architecture, parameters, memory"},
+    {"bench", vlm_cli::run_bench, "measure vision, prefill and decode speed on synthetic inputs"},
     {"tokenize", vlm_cli::run_tokenize, "encode stdin to token ids, or --decode ids to text"},
 };
 

@@ -1,0 +1,39 @@
+// A small command-line option parser shared by the vlm subcommands: `--name value`,
+// `--name=value`, repeatable options and flags, with errors that name the offending option.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vlm_cli {
+
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class Args {
+ public:
+  // value_options take a value (may repeat); flags take none. Anything else is a UsageError.
+  Args(int argc, char** argv, const std::vector<std::string>& value_options,
+       const std::vector<std::string>& flags);
+
+  bool has(const std::string& name) const;
+  bool flag(const std::string& name) const { return has(name); }
+  std::optional<std::string> get(const std::string& name) const;  // last occurrence
+  std::string get_or(const std::string& name, const std::string& fallback) const;
+  std::vector<std::string> all(const std::string& name) const;
+  std::string require(const std::string& name) const;
+  int get_int(const std::string& name, int fallback) const;
+  double get_double(const std::string& name, double fallback) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::map<std::string, std::vector<std::string>> values_;
+  std::vector<std::string> positional_;
+};
+
+}  // namespace vlm_cli
