@@ -5,6 +5,7 @@
 // checkpoints with a missing or misshapen tensor.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -244,6 +245,28 @@ TEST(Engine, IntegerTemporalRuleIsSelectable) {
   const std::vector<float> ref_last(prefill.end() - static_cast<std::ptrdiff_t>(result.logits.size()),
                                     prefill.end());
   EXPECT_GT(relative_to_max(result.logits, ref_last), 1e-3);
+}
+
+// tiny-c/text_only: the reference's raw argmax at step 5 is a stop id (suppressed there by
+// min_new_tokens). Without that suppression generation ends on it, using the checkpoint's stop ids.
+TEST(Engine, StopsOnCheckpointStopIdWithoutMinNewTokens) {
+  const auto runs = testing::list_runs();
+  const FixtureRun* r = find_run(runs, "tiny-c/text_only");
+  ASSERT_NE(r, nullptr);
+  const auto suppressed_steps =
+      r->run["generation"]["steps_where_raw_argmax_is_suppressed"].get<std::vector<size_t>>();
+  ASSERT_FALSE(suppressed_steps.empty());
+  const size_t stop_step = suppressed_steps.front();
+  auto engine = Engine::load(r->checkpoint_dir, cpu_options());
+  GenerateRequest request = request_for(*r, 32);
+  request.sampling.min_new_tokens = 0;
+  const GenerateResult result = engine->generate(request);
+  const auto expected = read_array<int32_t>(*r, "generated_ids");
+  ASSERT_EQ(result.generated_ids.size(), stop_step + 1);
+  EXPECT_TRUE(std::equal(expected.begin(), expected.begin() + static_cast<std::ptrdiff_t>(stop_step),
+                         result.generated_ids.begin()));
+  const auto& stops = engine->generation_defaults().eos_token_ids;
+  EXPECT_NE(std::find(stops.begin(), stops.end(), result.generated_ids.back()), stops.end());
 }
 
 TEST(Engine, ContextClampIsLogged) {
