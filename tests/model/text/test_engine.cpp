@@ -88,6 +88,49 @@ TEST(EngineFixture, RepetitionPenaltyRunMatchesReference) {
   EXPECT_GT(checked, 0);
 }
 
+// The checkpoint's generation_config (do_sample, temperature 0.1, top_k 1, top_p 0.001, penalty
+// 1.05) is effectively greedy on penalised logits (spec §7.7): sampling with it reproduces the
+// reference's greedy repetition-penalty run whatever the seed.
+TEST(EngineFixture, CheckpointSamplingDefaultsEqualPenalisedGreedy) {
+  const auto runs = testing::list_runs();
+  const auto with_run = std::find_if(runs.begin(), runs.end(), [](const FixtureRun& run) {
+    return run.run.contains("repetition_penalty_run");
+  });
+  ASSERT_NE(with_run, runs.end());
+  const FixtureRun& r = *with_run;
+  auto engine = Engine::load(r.checkpoint_dir, cpu_options());
+  const GenerationConfig& defaults = engine->generation_defaults();
+  ASSERT_TRUE(defaults.do_sample);
+  GenerateRequest request = request_for(r, 32);
+  request.sampling.greedy = false;
+  request.sampling.temperature = defaults.temperature;
+  request.sampling.top_k = defaults.top_k;
+  request.sampling.top_p = defaults.top_p;
+  request.sampling.repetition_penalty = defaults.repetition_penalty;
+  ASSERT_FLOAT_EQ(defaults.repetition_penalty,
+                  r.run["repetition_penalty_run"]["repetition_penalty"].get<float>());
+  const auto expected =
+      read_array<int32_t>(r, r.run["repetition_penalty_run"]["array"].get<std::string>());
+  for (uint64_t seed : {1u, 2u}) {
+    request.sampling.seed = seed;
+    EXPECT_EQ(engine->generate(request).generated_ids, expected) << "seed " << seed;
+  }
+}
+
+TEST(EngineFixture, SeededSamplingIsDeterministic) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  auto engine = Engine::load(runs.front().checkpoint_dir, cpu_options());
+  GenerateRequest request = request_for(runs.front(), 16);
+  request.sampling.greedy = false;
+  request.sampling.temperature = 1.5f;
+  request.sampling.seed = 42;
+  const auto first = engine->generate(request).generated_ids;
+  EXPECT_EQ(engine->generate(request).generated_ids, first);
+  request.sampling.seed = 43;
+  EXPECT_NE(engine->generate(request).generated_ids, first);
+}
+
 // The bf16 checkpoint: our CPU run (bf16 weights, f32 activations) against HF in fp32 on the same
 // (exactly upcast) weights, and for comparison HF's own bf16-compute run against that reference.
 TEST(EngineFixture, Bf16CheckpointErrorAgainstFp32Reference) {
