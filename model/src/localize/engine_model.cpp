@@ -1,0 +1,99 @@
+// EngineLocalizeModel (see vlm/localize.h): the localisation search's questions put to the real
+// engine. score() generates one step with keep_logits and compares the probabilities of the first
+// tokens of "Yes"/"yes" against "No"/"no" (a calibrated score, unlike the sampled word); locate()
+// generates the grounding answer greedily. Clips are preprocessed as one video at their real frame
+// times, so the model's answers are in seconds from the clip's first frame (spec §9.1).
+#include <algorithm>
+#include <cmath>
+
+#include "vlm/engine.h"
+#include "vlm/error.h"
+#include "vlm/frame_sampler.h"
+#include "vlm/localize.h"
+#include "vlm/preprocess.h"
+#include "vlm/tokenizer.h"
+
+namespace vlm {
+namespace {
+
+std::vector<int32_t> first_token_ids(const Tokenizer& tokenizer,
+                                     std::initializer_list<const char*> words) {
+  std::vector<int32_t> ids;
+  for (const char* word : words) {
+    std::vector<int32_t> encoded = tokenizer.encode(word);
+    if (!encoded.empty() && std::find(ids.begin(), ids.end(), encoded.front()) == ids.end()) {
+      ids.push_back(encoded.front());
+    }
+  }
+  return ids;
+}
+
+VisionItem clip_item(std::span<const TimedFrame> clip, const PreprocessorConfig& config,
+                     int64_t max_pixels) {
+  VLM_CHECK(!clip.empty(), InvalidInput, "a localisation clip has no frames");
+  std::vector<ImageRgb8> frames;
+  std::vector<int64_t> pts_ns;
+  frames.reserve(clip.size());
+  for (const TimedFrame& frame : clip) {
+    VLM_CHECK(frame.image != nullptr, InvalidInput,
+              "a localisation clip frame at " << frame.seconds << " s has no image");
+    frames.push_back(*frame.image);
+    pts_ns.push_back(static_cast<int64_t>(std::llround(frame.seconds * 1e9)));
+  }
+  double span = clip.back().seconds - clip.front().seconds;
+  double fps = clip.size() > 1 && span > 0 ? static_cast<double>(clip.size() - 1) / span : 2.0;
+  VideoSamplingOptions options;
+  options.fps = fps;
+  if (max_pixels > 0) {
+    options.max_pixels = max_pixels;
+    options.min_pixels = std::min(options.min_pixels, max_pixels);
+  }
+  VisionItem item;
+  item.is_video = true;
+  item.input = preprocess_video(frames, fps, config, options);
+  item.patch_start_seconds = temporal_patch_starts(pts_ns, pts_ns.front(), config.temporal_patch_size);
+  return item;
+}
+
+}  // namespace
+
+EngineLocalizeModel::EngineLocalizeModel(Engine& engine, const Tokenizer& tokenizer,
+                                         int64_t max_pixels, int max_new_tokens)
+    : engine_(engine),
+      yes_ids_(first_token_ids(tokenizer, {"Yes", "yes"})),
+      no_ids_(first_token_ids(tokenizer, {"No", "no"})),
+      max_pixels_(max_pixels),
+      max_new_tokens_(max_new_tokens) {
+  for (int32_t id : yes_ids_) {
+    VLM_CHECK(std::find(no_ids_.begin(), no_ids_.end(), id) == no_ids_.end(), InvalidModel,
+              "the tokenizer gives \"yes\" and \"no\" the same first token " << id
+                                                                           << "; cannot score clips");
+  }
+  VLM_CHECK(!yes_ids_.empty() && !no_ids_.empty(), InvalidModel,
+            "the tokenizer encodes \"yes\"/\"no\" to nothing");
+}
+
+double EngineLocalizeModel::score(std::span<const TimedFrame> clip, const std::string& query) {
+  GenerateRequest request;
+  request.visions.push_back(clip_item(clip, engine_.preprocessor(), max_pixels_));
+  request.prompt = localize_score_prompt(query);
+  request.sampling.greedy = true;
+  request.sampling.max_new_tokens = 1;
+  request.keep_logits = true;
+  GenerateResult result = engine_.generate(request);
+  const size_t vocab = static_cast<size_t>(engine_.config().text.vocab_size);
+  VLM_CHECK(result.logits.size() >= vocab && vocab > 0, Internal,
+            "the engine returned " << result.logits.size() << " logits for a vocabulary of " << vocab);
+  return yes_probability(std::span<const float>(result.logits.data(), vocab), yes_ids_, no_ids_);
+}
+
+std::string EngineLocalizeModel::locate(std::span<const TimedFrame> clip, const std::string& query) {
+  GenerateRequest request;
+  request.visions.push_back(clip_item(clip, engine_.preprocessor(), max_pixels_));
+  request.prompt = localize_refine_prompt(query);
+  request.sampling.greedy = true;
+  request.sampling.max_new_tokens = max_new_tokens_;
+  return engine_.generate(request).text;
+}
+
+}  // namespace vlm
