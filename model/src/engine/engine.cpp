@@ -1,23 +1,11 @@
 // Engine::load and the Engine implementation's members: reads the checkpoint folder (configs,
-// tokenizer, tensors), builds the backend, the vision encoder and the text decoder once. The
-// per-request work lives in engine_generate.cpp.
+// tokenizer, tensors), builds the backend through the registry (backend.h), the vision encoder
+// and the text decoder once. The per-request work lives in engine_generate.cpp.
 #include "engine/engine_impl.h"
 
 #include "vlm/error.h"
 
 namespace vlm {
-
-namespace {
-
-std::unique_ptr<Backend> make_backend(const EngineOptions& options) {
-  if (options.device == "cpu") return make_cpu_backend(options.n_threads);
-  if (options.device == "cuda" || options.device.rfind("cuda:", 0) == 0) {
-    VLM_THROW(Unsupported, "device '" << options.device << "': CUDA backend not built");
-  }
-  VLM_THROW(InvalidInput, "device '" << options.device << "' is not one of cpu, cuda, cuda:N");
-}
-
-}  // namespace
 
 EngineImpl::EngineImpl(const std::filesystem::path& model_dir, const EngineOptions& options)
     : options_(options),
@@ -32,7 +20,8 @@ EngineImpl::EngineImpl(const std::filesystem::path& model_dir, const EngineOptio
             "config.json: vision_config.out_hidden_size " << config_.vision.out_hidden_size
                                                           << " differs from the text hidden_size "
                                                           << config_.text.hidden_size);
-  backend_ = make_backend(options);
+  // "cpu", or a device backend registered by another library ("cuda" → libvlm-cuda).
+  backend_ = make_backend(options.device, options.n_threads);
   vision_ = std::make_unique<VisionEncoder>(config_, checkpoint_, *backend_);
   decoder_ = std::make_unique<TextDecoder>(config_.text, checkpoint_, *backend_, options.max_context);
 }
