@@ -1,0 +1,165 @@
+// bench_cuda_ops: kernel figures of the CUDA backend on the GPU it runs on (issue 5's "kernel
+// figures"), each against a reference measured in the same run:
+// - HBM bandwidth: a large device-to-device copy (bytes read + written per second);
+// - GEMM TFLOP/s through the backend (cuBLASLt plan) at the model's shapes, against classic
+//   cuBLAS (cublasGemmEx, its own algorithm choice) on the same operands;
+// - attention TFLOP/s: ViT varlen (window segments of 64 and full 1024-row segments, 16 heads ×
+//   80) and causal GQA prefill (1024 tokens, 28/4 heads × 128);
+// - decode attention against a 4096-token cache as a fraction of the measured HBM bandwidth.
+// Figures only, no assertions. Times are wall-clock over repeated calls after a warm-up, with the
+// backend's stream synchronised at both ends (host overheads of each op included).
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <vector>
+
+#include "backend_cuda.h"
+#include "backend_cuda_impl.h"
+#include "check.h"
+
+namespace {
+
+using vlm::DType;
+using vlm::Tensor;
+using vlm::cuda::CudaBackend;
+
+double time_ms(CudaBackend& backend, int repeat, const std::function<void()>& fn) {
+  fn();
+  backend.synchronize();
+  VLM_CUDA_CHECK(cudaDeviceSynchronize());  // cuBLAS references run on the default stream
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < repeat; ++i) fn();
+  backend.synchronize();
+  VLM_CUDA_CHECK(cudaDeviceSynchronize());
+  const auto t1 = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::milli>(t1 - t0).count() / repeat;
+}
+
+Tensor random_bf16(CudaBackend& backend, std::vector<int64_t> shape, float amplitude) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  std::vector<float> host(static_cast<size_t>(n));
+  uint32_t state = 12345;
+  for (float& v : host) {
+    state = state * 1664525u + 1013904223u;
+    v = amplitude * (static_cast<float>(state >> 8) / 8388608.0f - 1.0f);
+  }
+  return backend.from_host_f32(host.data(), std::move(shape), DType::BF16);
+}
+
+double measure_hbm_gbps(CudaBackend& backend) {
+  const size_t bytes = size_t{2} << 30;
+  Tensor a = backend.alloc(DType::U8, {static_cast<int64_t>(bytes)});
+  Tensor b = backend.alloc(DType::U8, {static_cast<int64_t>(bytes)});
+  const double ms = time_ms(backend, 10, [&] {
+    VLM_CUDA_CHECK(cudaMemcpyAsync(b.data(), a.data(), bytes, cudaMemcpyDeviceToDevice, nullptr));
+  });
+  return 2.0 * static_cast<double>(bytes) / (ms * 1e-3) / 1e9;
+}
+
+struct GemmShape {
+  const char* name;
+  int64_t m, n, k;
+};
+
+void bench_gemm(CudaBackend& backend, cublasHandle_t cublas, const GemmShape& s) {
+  Tensor x = random_bf16(backend, {s.m, s.k}, 1.0f);
+  Tensor w = random_bf16(backend, {s.n, s.k}, 0.05f);
+  Tensor y = backend.alloc(DType::BF16, {s.m, s.n});
+  const int repeat = s.m == 1 ? 200 : 20;
+  const double ours = time_ms(backend, repeat, [&] { backend.matmul(x, w, Tensor(), y); });
+  const float alpha = 1.0f, beta = 0.0f;
+  const double ref = time_ms(backend, repeat, [&] {
+    if (cublasGemmEx(cublas, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(s.n), static_cast<int>(s.m),
+                     static_cast<int>(s.k), &alpha, w.data(), CUDA_R_16BF, static_cast<int>(s.k),
+                     x.data(), CUDA_R_16BF, static_cast<int>(s.k), &beta, y.data(), CUDA_R_16BF,
+                     static_cast<int>(s.n), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT) !=
+        CUBLAS_STATUS_SUCCESS) {
+      VLM_THROW(Device, "cublasGemmEx failed for " << s.name);
+    }
+  });
+  const double flop = 2.0 * static_cast<double>(s.m) * static_cast<double>(s.n) * static_cast<double>(s.k);
+  const double bytes = 2.0 * static_cast<double>(s.n * s.k + s.m * s.k + s.m * s.n);
+  std::printf("gemm %-26s M=%5ld N=%6ld K=%5ld  ours %8.3f ms %7.1f TFLOP/s %7.0f GB/s | cuBLAS %8.3f ms"
+              " %7.1f TFLOP/s | ratio %.2f\n",
+              s.name, static_cast<long>(s.m), static_cast<long>(s.n), static_cast<long>(s.k), ours,
+              flop / (ours * 1e-3) / 1e12, bytes / (ours * 1e-3) / 1e9, ref,
+              flop / (ref * 1e-3) / 1e12, ref / ours);
+}
+
+void bench_varlen(CudaBackend& backend, int64_t rows, int64_t segment, const char* name) {
+  const int64_t heads = 16, hd = 80;
+  Tensor q = random_bf16(backend, {rows, heads, hd}, 1.0f);
+  Tensor k = random_bf16(backend, {rows, heads, hd}, 1.0f);
+  Tensor v = random_bf16(backend, {rows, heads, hd}, 1.0f);
+  Tensor out = backend.alloc(DType::BF16, {rows, heads, hd});
+  std::vector<int32_t> cu;
+  for (int64_t r = 0; r <= rows; r += segment) cu.push_back(static_cast<int32_t>(r));
+  const double ms = time_ms(backend, 20, [&] { backend.attention_varlen(q, k, v, cu, 0.1118f, out); });
+  const double flop = 4.0 * static_cast<double>(rows) * static_cast<double>(segment) * heads * hd;
+  std::printf("attention varlen %-22s rows=%ld seg=%ld 16x80: %8.3f ms %7.1f TFLOP/s\n", name,
+              static_cast<long>(rows), static_cast<long>(segment), ms, flop / (ms * 1e-3) / 1e12);
+}
+
+void bench_causal(CudaBackend& backend, int64_t n_past, int64_t n_new, double hbm_gbps) {
+  const int64_t heads = 28, kv = 4, hd = 128, capacity = n_past + n_new;
+  Tensor q = random_bf16(backend, {n_new, heads, hd}, 1.0f);
+  Tensor kc = random_bf16(backend, {capacity, kv, hd}, 1.0f);
+  Tensor vc = random_bf16(backend, {capacity, kv, hd}, 1.0f);
+  Tensor out = backend.alloc(DType::BF16, {n_new, heads, hd});
+  const double ms = time_ms(backend, n_new == 1 ? 200 : 20,
+                            [&] { backend.attention_causal(q, kc, vc, n_past, 0.0884f, out); });
+  if (n_new == 1) {
+    const double bytes = 2.0 * static_cast<double>(capacity * kv * hd) * 2.0;
+    const double gbps = bytes / (ms * 1e-3) / 1e9;
+    std::printf("attention decode cache=%ld 28/4x128: %8.4f ms, %7.0f GB/s = %.2f of HBM\n",
+                static_cast<long>(capacity), ms, gbps, gbps / hbm_gbps);
+  } else {
+    const double keys = static_cast<double>(n_past) * n_new + n_new * (n_new + 1) / 2.0;
+    const double flop = 4.0 * keys * heads * hd;
+    std::printf("attention causal prefill n_new=%ld 28/4x128: %8.3f ms %7.1f TFLOP/s\n",
+                static_cast<long>(n_new), ms, flop / (ms * 1e-3) / 1e12);
+  }
+}
+
+}  // namespace
+
+int main() {
+  try {
+    if (vlm::cuda::cuda_device_count() == 0) {
+      std::printf("bench_cuda_ops: no usable CUDA device\n");
+      return 77;
+    }
+    CudaBackend backend(0);
+    std::printf("%s\n", backend.name().c_str());
+    const double hbm = measure_hbm_gbps(backend);
+    std::printf("HBM bandwidth (device-to-device copy, read + write): %.0f GB/s\n", hbm);
+    cublasHandle_t cublas = nullptr;
+    if (cublasCreate(&cublas) != CUBLAS_STATUS_SUCCESS) VLM_THROW(Device, "cublasCreate failed");
+    const GemmShape shapes[] = {
+        {"3B q/o decode", 1, 2048, 2048},      {"3B gate/up decode", 1, 11008, 2048},
+        {"3B down decode", 1, 2048, 11008},    {"3B lm_head decode", 1, 151936, 2048},
+        {"7B q/o decode", 1, 3584, 3584},      {"7B gate/up decode", 1, 18944, 3584},
+        {"7B down decode", 1, 3584, 18944},    {"7B lm_head decode", 1, 152064, 3584},
+        {"7B gate/up prefill", 1024, 18944, 3584}, {"7B down prefill", 1024, 3584, 18944},
+        {"ViT qkv (clip)", 8192, 3840, 1280},  {"ViT mlp up (clip)", 8192, 3420, 1280},
+        {"ViT mlp down K=3420 (clip)", 8192, 1280, 3420}, {"ViT merger fc1", 2048, 5120, 5120},
+    };
+    for (const GemmShape& s : shapes) bench_gemm(backend, cublas, s);
+    cublasDestroy(cublas);
+    bench_varlen(backend, 8192, 64, "(window)");
+    bench_varlen(backend, 8192, 1024, "(full, per frame)");
+    bench_causal(backend, 0, 1024, hbm);
+    bench_causal(backend, 4095, 1, hbm);
+    bench_causal(backend, 1023, 1, hbm);
+    std::printf("device memory in use by the backend: %.1f MiB (peak %.1f MiB)\n",
+                backend.pool().bytes_in_use() / 1048576.0, backend.pool().peak_bytes_in_use() / 1048576.0);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_cuda_ops: %s\n", e.what());
+    return 1;
+  }
+}
