@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libgmock-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools
+  libboost-dev
+  gstreamer1.0-rtsp libgstrtspserver-1.0-dev
 )
 missing=()
 for p in "${packages[@]}"; do
