@@ -8,4 +8,7 @@ int run_tokenize(int argc, char** argv);  // cmd_tokenize.cpp
 int run_describe(int argc, char** argv);  // cmd_describe.cpp
 int run_inspect(int argc, char** argv);  // cmd_inspect.cpp
 int run_bench(int argc, char** argv);  // cmd_bench.cpp
+int run_make_checkpoint(int argc, char** argv);  // cmd_make_checkpoint.cpp
+int run_localize(int argc, char** argv);  // cmd_localize.cpp
+int run_eval_localize(int argc, char** argv);  // cmd_eval_localize.cpp
 }  // namespace vlm_cli

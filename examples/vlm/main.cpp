@@ -19,6 +19,9 @@ const std::vector<Command> kCommands = {
     {"describe", vlm_cli::run_describe, "answer a prompt about images, a video or frames"},
     {"inspect", vlm_cli::run_inspect, "summarise a checkpoint: architecture, parameters, memory"},
     {"bench", vlm_cli::run_bench, "measure vision, prefill and decode speed on synthetic inputs"},
+    {"make-checkpoint", vlm_cli::run_make_checkpoint, "write a random-weight checkpoint of a real shape (3b, 7b)"},
+    {"localize", vlm_cli::run_localize, "find when queried events happen in a long video file"},
+    {"eval-localize", vlm_cli::run_eval_localize, "score localize results against ground truth (R@1, mIoU)"},
     {"tokenize", vlm_cli::run_tokenize, "encode stdin to token ids, or --decode ids to text"},
 };
 

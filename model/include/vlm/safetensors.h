@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -53,6 +54,24 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
   std::weak_ptr<SafetensorsFile> self_;
 };
+
+// One tensor of a file written by write_safetensors_streaming.
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+};
+
+// Produces the bytes of spec (index spec_index) from byte_offset on, n_bytes of them, into dst.
+using TensorFill = std::function<void(const TensorSpec& spec, size_t spec_index,
+                                      uint64_t byte_offset, uint8_t* dst, size_t n_bytes)>;
+
+// Writes a .safetensors file whose data is produced chunk by chunk by `fill`, so checkpoints larger
+// than memory can be written (random 7B-shaped benchmark checkpoints). Same layout as
+// SafetensorsWriter. Throws InvalidInput for bad names/shapes, Io for write failures.
+void write_safetensors_streaming(const std::filesystem::path& path,
+                                 const std::vector<TensorSpec>& specs, const TensorFill& fill,
+                                 const std::map<std::string, std::string>& metadata = {});
 
 // Writes tensors (host memory) to a .safetensors file. Order of add() is the data order.
 class SafetensorsWriter {

@@ -2,6 +2,7 @@
 // writers produce: 8-byte little-endian header length, a JSON header ("__metadata__" first, then
 // tensors in add() order) padded with spaces to a multiple of 8 bytes so the data area starts
 // 8-aligned, then the tensor bytes back to back in add() order.
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -12,14 +13,10 @@
 
 namespace vlm {
 
-void SafetensorsWriter::add(const std::string& name, DType dtype, std::vector<int64_t> shape,
-                            const void* data) {
-  VLM_CHECK(!name.empty() && name != "__metadata__", InvalidInput,
-            "safetensors writer: invalid tensor name '" << name << "'");
-  for (const Entry& entry : entries_) {
-    VLM_CHECK(entry.name != name, InvalidInput,
-              "safetensors writer: tensor '" << name << "' added twice");
-  }
+namespace {
+
+// numel × element size with every multiplication checked.
+uint64_t checked_byte_size(const std::string& name, DType dtype, const std::vector<int64_t>& shape) {
   uint64_t numel = 1;
   for (int64_t dim : shape) {
     VLM_CHECK(dim >= 0, InvalidInput,
@@ -31,6 +28,20 @@ void SafetensorsWriter::add(const std::string& name, DType dtype, std::vector<in
   uint64_t nbytes = 0;
   VLM_CHECK(!__builtin_mul_overflow(numel, static_cast<uint64_t>(dtype_size(dtype)), &nbytes),
             InvalidInput, "safetensors writer: tensor '" << name << "' byte size overflows");
+  return nbytes;
+}
+
+}  // namespace
+
+void SafetensorsWriter::add(const std::string& name, DType dtype, std::vector<int64_t> shape,
+                            const void* data) {
+  VLM_CHECK(!name.empty() && name != "__metadata__", InvalidInput,
+            "safetensors writer: invalid tensor name '" << name << "'");
+  for (const Entry& entry : entries_) {
+    VLM_CHECK(entry.name != name, InvalidInput,
+              "safetensors writer: tensor '" << name << "' added twice");
+  }
+  uint64_t nbytes = checked_byte_size(name, dtype, shape);
   VLM_CHECK(nbytes == 0 || data != nullptr, InvalidInput,
             "safetensors writer: tensor '" << name << "' has no data");
   Entry entry{name, dtype, std::move(shape), {}};
@@ -48,20 +59,41 @@ void SafetensorsWriter::set_metadata(const std::string& key, const std::string& 
 }
 
 void SafetensorsWriter::write(const std::filesystem::path& path) const {
+  std::vector<TensorSpec> specs;
+  specs.reserve(entries_.size());
+  for (const Entry& entry : entries_) specs.push_back({entry.name, entry.dtype, entry.shape});
+  write_safetensors_streaming(
+      path, specs,
+      [this](const TensorSpec&, size_t index, uint64_t offset, uint8_t* dst, size_t n_bytes) {
+        std::memcpy(dst, entries_[index].bytes.data() + offset, n_bytes);
+      },
+      metadata_);
+}
+
+void write_safetensors_streaming(const std::filesystem::path& path,
+                                 const std::vector<TensorSpec>& specs, const TensorFill& fill,
+                                 const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
-  if (!metadata_.empty()) {
+  if (!metadata.empty()) {
     nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-    for (const auto& [key, value] : metadata_) meta[key] = value;
+    for (const auto& [key, value] : metadata) meta[key] = value;
     header["__metadata__"] = std::move(meta);
   }
+  std::vector<uint64_t> sizes;
   uint64_t offset = 0;
-  for (const Entry& entry : entries_) {
+  for (const TensorSpec& spec : specs) {
+    VLM_CHECK(!spec.name.empty() && spec.name != "__metadata__", InvalidInput,
+              "safetensors writer: invalid tensor name '" << spec.name << "'");
+    VLM_CHECK(!header.contains(spec.name), InvalidInput,
+              "safetensors writer: tensor '" << spec.name << "' added twice");
+    uint64_t nbytes = checked_byte_size(spec.name, spec.dtype, spec.shape);
     nlohmann::ordered_json item = nlohmann::ordered_json::object();
-    item["dtype"] = dtype_name(entry.dtype);
-    item["shape"] = entry.shape;
-    item["data_offsets"] = {offset, offset + entry.bytes.size()};
-    offset += entry.bytes.size();
-    header[entry.name] = std::move(item);
+    item["dtype"] = dtype_name(spec.dtype);
+    item["shape"] = spec.shape;
+    item["data_offsets"] = {offset, offset + nbytes};
+    offset += nbytes;
+    sizes.push_back(nbytes);
+    header[spec.name] = std::move(item);
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
@@ -74,9 +106,17 @@ void SafetensorsWriter::write(const std::filesystem::path& path) const {
   VLM_CHECK(out, Io, path.string() << ": cannot open for writing");
   out.write(reinterpret_cast<const char*>(length_bytes), sizeof length_bytes);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  for (const Entry& entry : entries_) {
-    out.write(reinterpret_cast<const char*>(entry.bytes.data()),
-              static_cast<std::streamsize>(entry.bytes.size()));
+  constexpr size_t kChunk = 8u << 20;
+  std::vector<uint8_t> chunk;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    for (uint64_t done = 0; done < sizes[i];) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, sizes[i] - done));
+      chunk.resize(n);
+      fill(specs[i], i, done, chunk.data(), n);
+      out.write(reinterpret_cast<const char*>(chunk.data()), static_cast<std::streamsize>(n));
+      VLM_CHECK(out, Io, path.string() << ": write failed in tensor '" << specs[i].name << "'");
+      done += n;
+    }
   }
   out.flush();
   VLM_CHECK(out, Io, path.string() << ": write failed");
