@@ -35,7 +35,7 @@
  */
 #include <cmath>
 #include <cstring>
-#include <regex>
+#include <string>
 
 #include "gstvlmdescribe_private.h"
 
@@ -155,11 +155,18 @@ WindowTask DescribeSettings::window_task () const
 
 }  // namespace vlm::gst
 
+/* "cpu", "cuda" or "cuda:N" (N of 1 to 3 digits). */
 static bool
 valid_device (const char *device)
 {
-  static const std::regex pattern ("cpu|cuda|cuda:[0-9]{1,3}");
-  return device != nullptr && std::regex_match (device, pattern);
+  if (device == nullptr)
+    return false;
+  const std::string d (device);
+  if (d == "cpu" || d == "cuda")
+    return true;
+  if (d.rfind ("cuda:", 0) != 0 || d.size () < 6 || d.size () > 8)
+    return false;
+  return d.find_first_not_of ("0123456789", 5) == std::string::npos;
 }
 
 static void

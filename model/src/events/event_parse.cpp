@@ -7,9 +7,13 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <regex>
+#include <memory>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <nlohmann/json.hpp>
+
+#include "vlm/error.h"
 
 namespace vlm {
 namespace {
@@ -123,33 +127,59 @@ std::string sentence_around(std::string_view text, size_t pos) {
   return std::string(trim(text.substr(begin, end - begin)));
 }
 
+// The time-span pattern, compiled once (PCRE2: libvlm already links it, and std::regex trips
+// GCC 12 -Wmaybe-uninitialized false positives under -fsanitize=address).
+// Groups: 1 "from/between", 2 first time, 3 second time, 4 unit after the second time.
+const pcre2_code* span_pattern() {
+  static const std::unique_ptr<pcre2_code, decltype(&pcre2_code_free)> code = [] {
+    const std::string time = R"((\d+(?::\d{1,2}){0,2}(?:\.\d+)?))";
+    const std::string unit = R"((?:s|secs?|seconds?)\b)";
+    const std::string pattern = R"((\b(?:from|between)\s+)?)" + time + R"(\s*(?:)" + unit +
+                                R"()?\s*(?:-|to|and|~|\xE2\x80\x93|\xE2\x80\x94)\s*)" + time + R"(\s*()" + unit +
+                                R"()?)";
+    int error = 0;
+    PCRE2_SIZE offset = 0;
+    pcre2_code* compiled = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.c_str()), pattern.size(),
+                                         PCRE2_CASELESS, &error, &offset, nullptr);
+    VLM_CHECK(compiled != nullptr, Internal, "event span pattern does not compile (PCRE2 error " << error
+                                                 << " at " << offset << ")");
+    return std::unique_ptr<pcre2_code, decltype(&pcre2_code_free)>(compiled, &pcre2_code_free);
+  }();
+  return code.get();
+}
+
 std::vector<ParsedEvent> parse_sentence_events(std::string_view text) {
-  static const std::string time = R"((\d+(?::\d{1,2}){0,2}(?:\.\d+)?))";
-  static const std::string unit = R"((?:s|secs?|seconds?)\b)";
-  static const std::regex pattern(
-      R"((\b(?:from|between)\s+)?)" + time + R"(\s*(?:)" + unit + R"()?\s*(?:-|to|and|~|\xE2\x80\x93|\xE2\x80\x94)\s*)" +
-          time + R"(\s*()" + unit + R"()?)",
-      std::regex::ECMAScript | std::regex::icase);
   std::vector<ParsedEvent> events;
-  const std::string owned(text);
-  for (auto it = std::sregex_iterator(owned.begin(), owned.end(), pattern); it != std::sregex_iterator();
-       ++it) {
-    const std::smatch& m = *it;
-    const size_t pos = static_cast<size_t>(m.position(0));
-    if (pos > 0 && (std::isdigit(static_cast<unsigned char>(owned[pos - 1])) || owned[pos - 1] == '.'))
+  const pcre2_code* pattern = span_pattern();
+  std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> match(
+      pcre2_match_data_create_from_pattern(pattern, nullptr), &pcre2_match_data_free);
+  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  PCRE2_SIZE from = 0;
+  while (from <= text.size()) {
+    // Byte mode (no PCRE2_UTF): model text may be invalid UTF-8; dashes are matched as bytes.
+    const int rc = pcre2_match(pattern, subject, text.size(), from, 0, match.get(), nullptr);
+    if (rc < 0) break;
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(match.get());
+    auto group = [&](int g) -> std::string_view {
+      if (g >= rc || ov[2 * g] == PCRE2_UNSET) return {};
+      return text.substr(ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
+    };
+    const size_t pos = ov[0];
+    from = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+    if (pos > 0 && (std::isdigit(static_cast<unsigned char>(text[pos - 1])) || text[pos - 1] == '.'))
       continue;  // inside a longer number
-    const bool has_lead = m[1].matched;
-    const bool has_unit = m[4].matched;
-    const bool clock_form = m[2].str().find(':') != std::string::npos &&
-                            m[3].str().find(':') != std::string::npos;
+    const bool has_lead = !group(1).empty();
+    const bool has_unit = !group(4).empty();
+    const bool clock_form = group(2).find(':') != std::string_view::npos &&
+                            group(3).find(':') != std::string_view::npos;
     if (!has_lead && !has_unit && !clock_form) continue;  // two bare numbers are not a time span
-    const auto a = parse_time_seconds(m[2].str());
-    const auto b = parse_time_seconds(m[3].str());
+    const auto a = parse_time_seconds(group(2));
+    const auto b = parse_time_seconds(group(3));
     if (!a || !b) continue;
     ParsedEvent event;
     event.start_seconds = std::min(*a, *b);
     event.end_seconds = std::max(*a, *b);
-    event.text = sentence_around(owned, pos);
+    event.text = sentence_around(text, pos);
     events.push_back(std::move(event));
   }
   return events;

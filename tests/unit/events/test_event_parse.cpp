@@ -113,6 +113,17 @@ TEST(EventParse, ParsesClockRangeWithoutUnit) {
   EXPECT_NEAR(events[0].end_seconds, 10.0, kTol);
 }
 
+TEST(EventParse, ParsesEnDashAndSurvivesInvalidUtf8) {
+  const auto dash = vlm::parse_events("Rain falls 3\u20135 seconds.");
+  ASSERT_EQ(dash.size(), 1u);
+  EXPECT_NEAR(dash[0].start_seconds, 3.0, kTol);
+  EXPECT_NEAR(dash[0].end_seconds, 5.0, kTol);
+  const auto garbled = vlm::parse_events("\xff\xfe junk. A car passes 1 - 2 seconds.");
+  ASSERT_EQ(garbled.size(), 1u);
+  EXPECT_NEAR(garbled[0].end_seconds, 2.0, kTol);
+  EXPECT_EQ(garbled[0].text, "A car passes 1 - 2 seconds.");
+}
+
 TEST(EventParse, IgnoresBareNumberPairs) {
   // Two numbers without a unit, "from/between" or clock form are not a time span.
   EXPECT_TRUE(vlm::parse_events("There are 3 - 4 people in the room.").empty());
