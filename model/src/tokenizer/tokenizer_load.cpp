@@ -9,6 +9,7 @@
 #include "tokenizer/byte_level.h"
 #include "tokenizer/utf8.h"
 #include "tokenizer/tokenizer_impl.h"
+#include "tokenizer/tokenizer_json_reader.h"
 #include "vlm/error.h"
 
 namespace vlm::tokenizer_detail {
@@ -64,21 +65,8 @@ void add_pre_tokenizer(const json& node, const std::string& source, TokenizerMod
   VLM_THROW(Unsupported, source << ": pre_tokenizer type \"" << type << "\" is not supported");
 }
 
-std::vector<std::string> merge_parts(const json& merge, const std::string& source, size_t rank) {
-  if (merge.is_string()) {
-    const std::string text = merge.get<std::string>();
-    const size_t space = text.find(' ');
-    VLM_CHECK(space != std::string::npos && text.find(' ', space + 1) == std::string::npos, InvalidModel,
-              source << ": merges[" << rank << "] must be \"left right\" with one space");
-    return {text.substr(0, space), text.substr(space + 1)};
-  }
-  VLM_CHECK(merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string(),
-            InvalidModel, source << ": merges[" << rank << "] must be a string or a pair of strings");
-  return {merge[0].get<std::string>(), merge[1].get<std::string>()};
-}
-
-void load_model(const json& model, const std::string& source, TokenizerModel& impl) {
-  VLM_CHECK(type_of(model) == "BPE" || (model.is_object() && !model.contains("type") && model.contains("merges")),
+void load_model(const json& model, TokenizerJson& data, const std::string& source, TokenizerModel& impl) {
+  VLM_CHECK(type_of(model) == "BPE" || (model.is_object() && !model.contains("type") && data.has_merges),
             Unsupported, source << ": model type \"" << type_of(model) << "\" is not supported (BPE only)");
   VLM_CHECK(model.value("continuing_subword_prefix", json()).is_null() ||
                 model["continuing_subword_prefix"].get<std::string>().empty(),
@@ -89,17 +77,16 @@ void load_model(const json& model, const std::string& source, TokenizerModel& im
   VLM_CHECK(model.value("unk_token", json()).is_null(), Unsupported,
             source << ": model.unk_token is not supported (byte-level models need none)");
   VLM_CHECK(!flag(model, "byte_fallback", false), Unsupported, source << ": model.byte_fallback is not supported");
-  VLM_CHECK(model.contains("vocab") && model["vocab"].is_object(), InvalidModel, source << ": model.vocab must be an object");
-  VLM_CHECK(model.contains("merges") && model["merges"].is_array(), InvalidModel, source << ": model.merges must be an array");
+  VLM_CHECK(data.has_vocab, InvalidModel, source << ": model.vocab must be an object");
+  VLM_CHECK(data.has_merges, InvalidModel, source << ": model.merges must be an array");
 
   int32_t max_id = -1;
-  impl.token_ids.reserve(model["vocab"].size() + 64);
-  for (const auto& [token, id_node] : model["vocab"].items()) {
-    VLM_CHECK(id_node.is_number_integer(), InvalidModel, source << ": model.vocab[\"" << token << "\"] is not an integer");
-    const auto id = id_node.get<int64_t>();
-    VLM_CHECK(id >= 0 && id < (int64_t{1} << 30), InvalidModel, source << ": model.vocab[\"" << token << "\"] = " << id << " is out of range");
-    impl.token_ids[token] = static_cast<int32_t>(id);
+  impl.token_ids.reserve(data.vocab.size() + 64);
+  for (auto& [token, id] : data.vocab) {
+    VLM_CHECK(id >= 0 && id < (int64_t{1} << 30), InvalidModel,
+              source << ": model.vocab[\"" << token << "\"] = " << id << " is out of range");
     max_id = std::max(max_id, static_cast<int32_t>(id));
+    impl.token_ids[std::move(token)] = static_cast<int32_t>(id);
   }
 
   std::vector<int32_t> byte_ids(256, -1);
@@ -110,7 +97,7 @@ void load_model(const json& model, const std::string& source, TokenizerModel& im
   }
 
   std::vector<tokenizer_detail::BpeModel::Merge> merges;
-  merges.reserve(model["merges"].size());
+  merges.reserve(data.merges.size());
   size_t rank = 0;
   auto lookup = [&](const std::string& token, size_t at) {
     const auto found = impl.token_ids.find(token);
@@ -118,9 +105,10 @@ void load_model(const json& model, const std::string& source, TokenizerModel& im
               source << ": merges[" << at << "] uses \"" << token << "\", which is not in model.vocab");
     return found->second;
   };
-  for (const json& merge : model["merges"]) {
-    const auto parts = merge_parts(merge, source, rank);
-    merges.push_back({lookup(parts[0], rank), lookup(parts[1], rank), lookup(parts[0] + parts[1], rank)});
+  std::string joined;
+  for (const auto& [left, right] : data.merges) {
+    joined.assign(left).append(right);
+    merges.push_back({lookup(left, rank), lookup(right, rank), lookup(joined, rank)});
     ++rank;
   }
   const bool ignore_merges = flag(model, "ignore_merges", false);
@@ -156,17 +144,13 @@ void load_added_tokens(const json& list, const std::string& source, TokenizerMod
 }  // namespace
 
 void load_tokenizer_model(std::string_view json_text, const std::string& source, TokenizerModel& model) {
-  json root;
-  try {
-    root = json::parse(json_text);
-  } catch (const json::exception& error) {
-    VLM_THROW(InvalidModel, source << ": not valid JSON (" << error.what() << ")");
-  }
+  TokenizerJson data = read_tokenizer_json(json_text, source);
+  const json& root = data.rest;
   VLM_CHECK(root.is_object(), InvalidModel, source << ": top level must be an object");
   TokenizerModel* impl = &model;
   try {
     VLM_CHECK(root.contains("model"), InvalidModel, source << ": no \"model\"");
-    load_model(root["model"], source, *impl);
+    load_model(root["model"], data, source, *impl);
     impl->normalizer = tokenizer_detail::Normalizer::from_json(root.value("normalizer", json()), source);
     bool byte_level = false;
     if (!root.value("pre_tokenizer", json()).is_null()) add_pre_tokenizer(root["pre_tokenizer"], source, *impl, &byte_level);

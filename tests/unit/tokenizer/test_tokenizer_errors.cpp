@@ -78,6 +78,29 @@ TEST(TokenizerErrors, RuleBreakingFilesAreRejected) {
   file = minimal_tokenizer();
   file["model"]["vocab"] = "oops";
   EXPECT_EQ(load_error(file), vlm::ErrorCode::InvalidModel);
+
+  file = minimal_tokenizer();
+  file["model"]["vocab"]["b"] = "1";
+  EXPECT_EQ(load_error(file), vlm::ErrorCode::InvalidModel);
+
+  file = minimal_tokenizer();
+  file["model"]["merges"] = nlohmann::json::array({nlohmann::json::array({"a", "b", "c"})});
+  EXPECT_EQ(load_error(file), vlm::ErrorCode::InvalidModel);
+
+  file = minimal_tokenizer();
+  file["model"]["merges"] = nlohmann::json::array({nlohmann::json::object({{"a", "b"}})});
+  EXPECT_EQ(load_error(file), vlm::ErrorCode::InvalidModel);
+
+  file = minimal_tokenizer();
+  file["model"].erase("merges");
+  EXPECT_EQ(load_error(file), vlm::ErrorCode::InvalidModel);
+}
+
+TEST(TokenizerErrors, PairMergesAndLegacyMergesLoadTheSame) {
+  auto file = minimal_tokenizer();
+  file["model"]["merges"] = nlohmann::json::array({nlohmann::json::array({"a", "b"})});
+  const auto tokenizer = vlm::Tokenizer::from_json(file.dump());
+  EXPECT_EQ(tokenizer.encode("ab"), (std::vector<int32_t>{2}));
 }
 
 TEST(TokenizerErrors, MissingFileIsNotFound) {

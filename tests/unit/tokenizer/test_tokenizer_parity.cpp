@@ -5,6 +5,9 @@
 // of the same model type with other options (legacy merges, GPT-2 regex, added-token rules).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "tokenizer_fixtures.h"
 
 namespace {
@@ -74,6 +77,25 @@ TEST(TokenizerParity, SpecialTokenFlagsFollowTheFile) {
   EXPECT_EQ(tokenizer.token_bytes(151644), "<|im_start|>");
   EXPECT_EQ(tokenizer.token_bytes(-1), "");
   EXPECT_EQ(tokenizer.token_to_id("no such token"), std::nullopt);
+}
+
+TEST(TokenizerParity, ConcurrentEncodesGiveReferenceIds) {
+  // encode() is const and shared between threads (piece cache behind a lock, per-call regex state).
+  const auto corpus = load_fixture("corpus.json");
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int thread = 0; thread < 4; ++thread) {
+    threads.emplace_back([&corpus, &mismatches, thread] {
+      for (size_t round = 0; round < 3; ++round) {
+        for (size_t index = thread; index < corpus["cases"].size(); index += 1 + round) {
+          const auto& entry = corpus["cases"][index];
+          if (qwen_tokenizer().encode(case_input(entry)) != ids_of(entry["ids"])) ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 class TinyTokenizerParity : public ::testing::TestWithParam<const char*> {};
