@@ -155,7 +155,8 @@ void SplitRegex::split_isolated(std::string_view text, std::vector<std::string_v
       continue;
     }
     if (rc == PCRE2_ERROR_NOMATCH) break;
-    VLM_CHECK(rc >= 0, Internal, "split regex: matching failed (" << pcre2_message(rc) << ")");
+    VLM_CHECK(rc >= 0, InvalidModel,
+              "split regex /" << pattern_ << "/: matching failed (" << pcre2_message(rc) << ")");
     const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(resources.data);
     const size_t start = ovector[0];
     size_t end = ovector[1];

@@ -65,6 +65,14 @@ void add_pre_tokenizer(const json& node, const std::string& source, TokenizerMod
   VLM_THROW(Unsupported, source << ": pre_tokenizer type \"" << type << "\" is not supported");
 }
 
+// Ids index dense tables (id -> bytes, flags), so a file may not name ids far beyond its token count:
+// HF files are dense (vocab 0..n-1, added tokens right after); this bound only stops a hostile file
+// from making the loader allocate gigabytes.
+int64_t id_limit(const TokenizerJson& data) {
+  const json& added = data.rest.contains("added_tokens") ? data.rest["added_tokens"] : json();
+  return static_cast<int64_t>(data.vocab.size() + (added.is_array() ? added.size() : 0) + 1024);
+}
+
 void load_model(const json& model, TokenizerJson& data, const std::string& source, TokenizerModel& impl) {
   VLM_CHECK(type_of(model) == "BPE" || (model.is_object() && !model.contains("type") && data.has_merges),
             Unsupported, source << ": model type \"" << type_of(model) << "\" is not supported (BPE only)");
@@ -81,10 +89,12 @@ void load_model(const json& model, TokenizerJson& data, const std::string& sourc
   VLM_CHECK(data.has_merges, InvalidModel, source << ": model.merges must be an array");
 
   int32_t max_id = -1;
+  const int64_t limit = id_limit(data);
   impl.token_ids.reserve(data.vocab.size() + 64);
   for (auto& [token, id] : data.vocab) {
-    VLM_CHECK(id >= 0 && id < (int64_t{1} << 30), InvalidModel,
-              source << ": model.vocab[\"" << token << "\"] = " << id << " is out of range");
+    VLM_CHECK(id >= 0 && id < limit, InvalidModel,
+              source << ": model.vocab[\"" << token << "\"] = " << id << " is out of range (ids must be below "
+                     << limit << ", the token count + 1024)");
     max_id = std::max(max_id, static_cast<int32_t>(id));
     impl.token_ids[std::move(token)] = static_cast<int32_t>(id);
   }
@@ -119,7 +129,7 @@ void load_model(const json& model, TokenizerJson& data, const std::string& sourc
   impl.id_flags.assign(static_cast<size_t>(max_id + 1), 0);
 }
 
-void load_added_tokens(const json& list, const std::string& source, TokenizerModel& impl) {
+void load_added_tokens(const json& list, int64_t limit, const std::string& source, TokenizerModel& impl) {
   if (list.is_null()) return;
   VLM_CHECK(list.is_array(), InvalidModel, source << ": added_tokens must be an array");
   for (const json& node : list) {
@@ -128,7 +138,8 @@ void load_added_tokens(const json& list, const std::string& source, TokenizerMod
               InvalidModel, source << ": every added_tokens entry needs an integer id and a string content");
     AddedToken token;
     const auto id = node["id"].get<int64_t>();
-    VLM_CHECK(id >= 0 && id < (int64_t{1} << 30), InvalidModel, source << ": added token id " << id << " is out of range");
+    VLM_CHECK(id >= 0 && id < limit, InvalidModel,
+              source << ": added token id " << id << " is out of range (ids must be below " << limit << ")");
     token.id = static_cast<int32_t>(id);
     token.content = node["content"].get<std::string>();
     VLM_CHECK(tokenizer_detail::utf8_is_valid(token.content), InvalidModel, source << ": added token " << id << " is not UTF-8");
@@ -160,7 +171,7 @@ void load_tokenizer_model(std::string_view json_text, const std::string& source,
     const json post = root.value("post_processor", json());
     VLM_CHECK(post.is_null() || type_of(post) == "ByteLevel", Unsupported,
               source << ": post_processor \"" << type_of(post) << "\" is not supported (it could add ids)");
-    load_added_tokens(root.value("added_tokens", json()), source, *impl);
+    load_added_tokens(root.value("added_tokens", json()), id_limit(data), source, *impl);
   } catch (const json::exception& error) {
     VLM_THROW(InvalidModel, source << ": unexpected structure (" << error.what() << ")");
   }

@@ -75,6 +75,15 @@ TEST(TokenizerErrors, RuleBreakingFilesAreRejected) {
   file["model"]["vocab"]["a"] = -5;
   EXPECT_EQ(load_error(file), vlm::ErrorCode::InvalidModel);
 
+  // Far beyond the token count: rejected before any table is sized by it.
+  file = minimal_tokenizer();
+  file["model"]["vocab"]["ab"] = 1000000000;
+  EXPECT_EQ(load_error(file), vlm::ErrorCode::InvalidModel);
+
+  file = minimal_tokenizer();
+  file["added_tokens"][0]["id"] = 2000000000;
+  EXPECT_EQ(load_error(file), vlm::ErrorCode::InvalidModel);
+
   file = minimal_tokenizer();
   file["model"]["vocab"] = "oops";
   EXPECT_EQ(load_error(file), vlm::ErrorCode::InvalidModel);
