@@ -1,0 +1,107 @@
+// Runs the real kernel sources (rewritten by emulate_kernels.sh to call emu::launch instead of
+// <<<...>>>) on the host against naive double-precision references: elementwise ops, conversions,
+// rmsnorm (+ fused residual), rope, embedding, gather, argmax ties, varlen and causal GQA attention
+// including the split-K decode path and its combine. Tolerance: one or two bf16 roundings.
+#include <cmath>
+#include <cstring>
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+#include "launch.h"
+using namespace vlm::cuda;
+static uint16_t f2b(float v) { uint32_t w; std::memcpy(&w, &v, 4); return (uint16_t)((w + 0x7fffu + ((w >> 16) & 1u)) >> 16); }
+static float b2f(uint16_t b) { uint32_t w = (uint32_t)b << 16; float f; std::memcpy(&f, &w, 4); return f; }
+static std::mt19937 rng(1);
+static std::vector<uint16_t> rnd(size_t n, float a = 1) { std::uniform_real_distribution<float> d(-a, a); std::vector<uint16_t> v(n); for (auto& x : v) x = f2b(d(rng)); return v; }
+static int fails = 0;
+static void check(const char* what, double err, double tol) { std::printf("%-40s err %.3g (tol %.3g) %s\n", what, err, tol, err <= tol ? "ok" : "FAIL"); if (!(err <= tol)) ++fails; }
+
+static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm) {
+  const int group = heads / kv;
+  auto q = rnd((size_t)nq * heads * hd, 2), k = rnd((size_t)cap * kv * hd, 2), v = rnd((size_t)cap * kv * hd);
+  std::vector<uint16_t> out((size_t)nq * heads * hd, 0);
+  std::vector<AttentionTile> tiles;
+  int splits = 1;
+  int total_keys = causal ? n_past + nq : nq;
+  if (causal) {
+    const int F = nq * group;
+    for (int f0 = 0; f0 < F; f0 += kAttentionTileRows) { int f1 = std::min(F, f0 + kAttentionTileRows); int last = (f1 - 1) / group; tiles.push_back({f0, f1, 0, n_past + last + 1}); }
+    long blocks = (long)tiles.size() * kv, wanted = 2L * sm;
+    if (blocks < wanted) splits = (int)std::min<long>({(wanted + blocks - 1) / blocks, std::max<long>(1, total_keys / (2 * kAttentionKeyStep)), 64});
+  } else {
+    for (size_t s = 0; s + 1 < cu.size(); ++s) for (int r = cu[s]; r < cu[s + 1]; r += kAttentionTileRows) tiles.push_back({r, std::min(cu[s + 1], r + kAttentionTileRows), cu[s], cu[s + 1]});
+  }
+  AttentionParams p;
+  p.q = q.data(); p.k = k.data(); p.v = v.data(); p.out = out.data(); p.tiles = tiles.data(); p.n_tiles = (int)tiles.size();
+  p.n_queries = nq; p.n_heads = heads; p.n_heads_kv = kv; p.head_dim = hd; p.causal = causal; p.n_past = n_past; p.scale = 1.0f / std::sqrt((float)hd); p.n_splits = splits;
+  std::vector<float> pa, pm, ps;
+  if (splits > 1) { size_t items = (size_t)splits * nq * heads; pa.resize(items * hd); pm.resize(items); ps.resize(items); p.part_acc = pa.data(); p.part_max = pm.data(); p.part_sum = ps.data(); }
+  launch_attention(p, nullptr);
+  if (splits > 1) launch_attention_combine(p, nullptr);
+  double max_err = 0, max_ref = 0;
+  for (int i = 0; i < nq; ++i) for (int h = 0; h < heads; ++h) {
+    int kvh = h / group; int lo = 0, hi = 0;
+    if (causal) { lo = 0; hi = n_past + i + 1; } else { for (size_t s = 0; s + 1 < cu.size(); ++s) if (i >= cu[s] && i < cu[s + 1]) { lo = cu[s]; hi = cu[s + 1]; } }
+    std::vector<double> sc(hi - lo); double m = -1e300;
+    for (int j = lo; j < hi; ++j) { double s = 0; for (int d = 0; d < hd; ++d) s += (double)b2f(q[((size_t)i * heads + h) * hd + d]) * b2f(k[((size_t)j * kv + kvh) * hd + d]); sc[j - lo] = s * p.scale; m = std::max(m, sc[j - lo]); }
+    double sum = 0; for (auto& s : sc) { s = std::exp(s - m); sum += s; }
+    for (int d = 0; d < hd; ++d) { double o = 0; for (int j = lo; j < hi; ++j) o += sc[j - lo] * b2f(v[((size_t)j * kv + kvh) * hd + d]); o /= sum;
+      max_ref = std::max(max_ref, std::abs(o)); max_err = std::max(max_err, std::abs(o - b2f(out[((size_t)i * heads + h) * hd + d])) / (std::abs(o) + 1e-2)); }
+  }
+  char what[160]; std::snprintf(what, sizeof what, "attn %s nq=%d h=%d/%d hd=%d past=%d splits=%d", causal ? "causal" : "varlen", nq, heads, kv, hd, n_past, splits);
+  check(what, max_err, 1.0 / 128);
+}
+
+int main() {
+  // convert + elementwise
+  { auto a = rnd(1000, 4), b = rnd(1000, 4); std::vector<uint16_t> y(1000); launch_add(a.data(), b.data(), y.data(), 1000, nullptr);
+    double e = 0; for (int i = 0; i < 1000; ++i) e = std::max(e, (double)std::abs(b2f(y[i]) - b2f(f2b(b2f(a[i]) + b2f(b[i]))))); check("add exact", e, 0);
+    launch_silu_mul(a.data(), b.data(), y.data(), 1000, nullptr); e = 0;
+    for (int i = 0; i < 1000; ++i) { double g = b2f(a[i]); double r = g / (1 + std::exp(-g)) * b2f(b[i]); e = std::max(e, std::abs(b2f(y[i]) - r) / (std::abs(r) + 1e-3)); } check("silu_mul", e, 1.0 / 128);
+    launch_gelu(a.data(), y.data(), 1000, nullptr); e = 0;
+    for (int i = 0; i < 1000; ++i) { double g = b2f(a[i]); double r = 0.5 * g * (1 + std::erf(g / std::sqrt(2.0))); e = std::max(e, std::abs(b2f(y[i]) - r) / (std::abs(r) + 1e-3)); } check("gelu", e, 1.0 / 256);
+    std::vector<float> f(1000); launch_convert(a.data(), ElemType::BF16, f.data(), ElemType::F32, 1000, nullptr); e = 0;
+    for (int i = 0; i < 1000; ++i) e = std::max(e, (double)std::abs(f[i] - b2f(a[i]))); check("convert bf16->f32", e, 0);
+    for (auto& x : f) x *= 1.001f; launch_convert(f.data(), ElemType::F32, y.data(), ElemType::BF16, 1000, nullptr); e = 0;
+    for (int i = 0; i < 1000; ++i) e = std::max(e, (double)(y[i] != f2b(f[i]))); check("convert f32->bf16 RNE", e, 0); }
+  // rmsnorm (+ residual)
+  for (int fused = 0; fused < 2; ++fused) { int rows = 3, dim = 1000; auto x = rnd(rows * dim, 3), r = rnd(rows * dim, 3), w = rnd(dim, 1); auto r0 = r; std::vector<uint16_t> y(rows * dim);
+    launch_rmsnorm(x.data(), fused ? r.data() : nullptr, w.data(), y.data(), rows, dim, 1e-6f, nullptr); double e = 0;
+    for (int i = 0; i < rows; ++i) { double ss = 0; std::vector<double> h(dim); for (int d = 0; d < dim; ++d) { h[d] = b2f(x[i * dim + d]) + (fused ? b2f(r0[i * dim + d]) : 0); if (fused) h[d] = b2f(f2b((float)h[d])); ss += h[d] * h[d]; }
+      double inv = 1 / std::sqrt(ss / dim + 1e-6); for (int d = 0; d < dim; ++d) { double ref = h[d] * inv * b2f(w[d]); e = std::max(e, std::abs(b2f(y[i * dim + d]) - ref) / (std::abs(ref) + 1e-2)); if (fused) e = std::max(e, std::abs(b2f(r[i * dim + d]) - h[d])); } }
+    check(fused ? "add_rmsnorm" : "rmsnorm", e, 1.0 / 128); }
+  // rope
+  { int rows = 5, heads = 3, hd = 8; auto x = rnd(rows * heads * hd, 2); auto x0 = x; std::vector<float> c(rows * hd), s(rows * hd); for (size_t i = 0; i < c.size(); ++i) { c[i] = std::cos(0.1 * i); s[i] = std::sin(0.1 * i); }
+    launch_rope(x.data(), c.data(), s.data(), rows, heads, hd, nullptr); double e = 0;
+    for (int r = 0; r < rows; ++r) for (int h = 0; h < heads; ++h) for (int p = 0; p < hd; ++p) { const uint16_t* v = &x0[(r * heads + h) * hd]; double ref = p < hd / 2 ? b2f(v[p]) * c[r * hd + p] - b2f(v[p + hd / 2]) * s[r * hd + p] : b2f(v[p]) * c[r * hd + p] + b2f(v[p - hd / 2]) * s[r * hd + p];
+      e = std::max(e, std::abs(b2f(x[(r * heads + h) * hd + p]) - ref) / (std::abs(ref) + 1e-2)); } check("rope", e, 1.0 / 256); }
+  // embedding, gather
+  { int V = 50, D = 33; std::vector<float> table(V * D); for (auto& t : table) t = b2f(rnd(1)[0]); std::vector<int32_t> ids = {3, 49, 0, 3}; std::vector<uint16_t> y(ids.size() * D);
+    launch_embedding(table.data(), ElemType::F32, ids.data(), ids.size(), D, y.data(), nullptr); double e = 0;
+    for (size_t i = 0; i < ids.size(); ++i) for (int d = 0; d < D; ++d) e += b2f(y[i * D + d]) != table[ids[i] * D + d]; check("embedding f32 table", e, 0);
+    auto x = rnd(V * D); std::vector<uint16_t> g(ids.size() * D); launch_gather_rows(x.data(), ids.data(), ids.size(), D * 2, g.data(), nullptr); e = 0;
+    for (size_t i = 0; i < ids.size(); ++i) for (int d = 0; d < D; ++d) e += g[i * D + d] != x[ids[i] * D + d]; check("gather_rows odd bytes", e, 0);
+    std::vector<uint16_t> x2 = rnd(V * 34), g2(ids.size() * 34); launch_gather_rows(x2.data(), ids.data(), ids.size(), 68, g2.data(), nullptr); e = 0;
+    for (size_t i = 0; i < ids.size(); ++i) for (int d = 0; d < 34; ++d) e += g2[i * 34 + d] != x2[ids[i] * 34 + d]; check("gather_rows words", e, 0); }
+  // argmax with ties
+  { int rows = 2, cols = 3000; auto x = rnd(rows * cols, 5); x[1234] = f2b(9); x[2500] = f2b(9); x[cols + 7] = f2b(9); std::vector<int32_t> out(rows);
+    launch_argmax(x.data(), ElemType::BF16, rows, cols, out.data(), nullptr); check("argmax ties", (out[0] != 1234) + (out[1] != 7), 0); }
+  // attention
+  const char* only = std::getenv("EMU_ONLY_SPLITS");
+  if (!only) {
+  attention_case(1, 2, 2, 80, false, 0, 1, {0, 1}, 132);
+  attention_case(97, 2, 2, 80, false, 0, 97, {0, 40, 97}, 132);
+  attention_case(150, 1, 1, 80, false, 0, 150, {0, 64, 64, 150}, 132);
+  attention_case(40, 2, 2, 64, false, 0, 40, {0, 17, 40}, 132);
+  attention_case(33, 1, 1, 128, false, 0, 33, {0, 33}, 132);
+  attention_case(1, 4, 2, 128, true, 0, 4, {}, 132);
+  attention_case(20, 4, 2, 128, true, 0, 24, {}, 132);
+  attention_case(5, 6, 2, 128, true, 100, 110, {}, 132);
+  }
+  attention_case(1, 7, 1, 128, true, 1000, 1010, {}, 132);  // split-K decode, group 7
+  attention_case(9, 4, 2, 128, true, 600, 615, {}, 1000);   // forced splits, multi-row tiles
+  std::printf(fails ? "FAILURES: %d\n" : "all ok\n", fails);
+  return fails != 0;
+}
