@@ -4,11 +4,18 @@
 
 #include "gstvlmdescribe.h"
 #include "gstvlmoverlay.h"
+#ifdef VLM_HAVE_PUBLISH
+#include "gstvlmpublish.h"  /* publish/: built when Boost is found */
+#endif
 
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
-  return gst_vlm_describe_register (plugin) && gst_vlm_overlay_register (plugin);
+  gboolean ok = gst_vlm_describe_register (plugin) && gst_vlm_overlay_register (plugin);
+#ifdef VLM_HAVE_PUBLISH
+  ok = ok && gst_vlm_publish_register (plugin);
+#endif
+  return ok;
 }
 
 GST_PLUGIN_DEFINE (GST_VERSION_MAJOR, GST_VERSION_MINOR, vlm,
