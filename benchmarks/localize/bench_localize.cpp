@@ -1,0 +1,138 @@
+// bench_localize: how fast the two-pass localisation search runs over a long file and whether its
+// memory stays flat. Generates (or takes) a long, cheap clip — videotestsrc, small frames, MJPEG in
+// Matroska — and measures, in the same run: (1) decoding + sampling alone at the coarse and refine
+// rates (the ceiling: what the search costs without a model), (2) the full search with a
+// checkpoint (default: the tiny test checkpoint). Prints seconds of video per second of wall time
+// (real-time factor) for both and their ratio, and the resident memory after the first tenth of
+// the coarse pass, at its end and at the peak (flat memory: the three stay close).
+//   usage: bench_localize [--minutes M] [--video FILE] [--model DIR] [--max-pixels N]
+//                         [--width W --height H --fps F]   (the generated clip)
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "localize_source.h"
+#include "video_decode.h"
+#include "vlm/engine.h"
+#include "vlm/localize.h"
+#include "vlm/tokenizer.h"
+
+namespace {
+
+double rss_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+  }
+  return -1;
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double minutes = 30;
+  int width = 96, height = 72;
+  double clip_fps = 5;
+  int64_t max_pixels = 12544;
+  std::string video, model = std::string(VLM_SOURCE_ROOT) + "/tests/fixtures/models/tiny-a";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string name = argv[i], value = argv[i + 1];
+    if (name == "--minutes") minutes = std::atof(value.c_str());
+    else if (name == "--video") video = value;
+    else if (name == "--model") model = value;
+    else if (name == "--max-pixels") max_pixels = std::atoll(value.c_str());
+    else if (name == "--width") width = std::atoi(value.c_str());
+    else if (name == "--height") height = std::atoi(value.c_str());
+    else if (name == "--fps") clip_fps = std::atof(value.c_str());
+    else {
+      std::fprintf(stderr, "unknown option %s\n", name.c_str());
+      return 2;
+    }
+  }
+  bool generated = video.empty();
+  if (generated) {
+    video = (std::filesystem::temp_directory_path() / "bench_localize_clip.mkv").string();
+    long frames = std::lround(minutes * 60 * clip_fps);
+    char command[1024];
+    std::snprintf(command, sizeof command,
+                  "gst-launch-1.0 -q videotestsrc pattern=ball num-buffers=%ld ! "
+                  "video/x-raw,width=%d,height=%d,framerate=%ld/1 ! videoconvert ! jpegenc ! "
+                  "matroskamux ! filesink location=%s",
+                  frames, width, height, std::lround(clip_fps), video.c_str());
+    auto t0 = std::chrono::steady_clock::now();
+    if (std::system(command) != 0) {
+      std::fprintf(stderr, "cannot generate the clip with gst-launch-1.0\n");
+      return 1;
+    }
+    std::printf("generated %.1f min %dx%d @ %.0f fps MJPEG/Matroska (%.1f MiB) in %.1f s\n", minutes,
+                width, height, clip_fps,
+                static_cast<double>(std::filesystem::file_size(video)) / (1 << 20), seconds_since(t0));
+  }
+  try {
+    vlm_cli::ProbeResult probe = vlm_cli::probe_video(video);
+    double duration = probe.duration_seconds;
+    std::printf("file: %s, duration %.1f s\n", video.c_str(), duration);
+    vlm::LocalizeOptions options;  // CLI defaults: window 16 s, stride 8 s, 1 fps / 2 fps
+
+    // (1) Decoding and sampling alone, at both rates, as the search reads the file.
+    auto t_decode = std::chrono::steady_clock::now();
+    int64_t kept = 0;
+    for (double fps : {options.coarse_fps, options.refine_fps}) {
+      vlm_cli::decode_video_sampled(video, fps, [&](vlm_cli::SampledFrame&&) { return ++kept, true; });
+    }
+    double decode_s = seconds_since(t_decode);
+    std::printf("decode+sample only (1 fps and 2 fps passes): %.1f s, %lld frames kept, RTF %.1fx\n",
+                decode_s, static_cast<long long>(kept), duration / decode_s);
+
+    // (2) The full search with the checkpoint.
+    auto engine = vlm::Engine::load(model);
+    vlm::Tokenizer tokenizer = vlm::Tokenizer::from_file(std::filesystem::path(model) / "tokenizer.json");
+    vlm::EngineLocalizeModel scorer(*engine, tokenizer, max_pixels);
+    vlm_cli::VideoFileSource source(video, probe.duration_seconds, probe.error);
+    double rss_start = rss_mib(), rss_tenth = -1, rss_coarse_end = -1;
+    vlm::LocalizeRun run;
+    run.total_seconds_hint = duration;
+    auto t_search = std::chrono::steady_clock::now();
+    double coarse_s = 0;
+    run.on_progress = [&](const vlm::LocalizeProgress& p) {
+      if (std::strcmp(p.phase, "coarse") == 0) {
+        if (rss_tenth < 0 && p.position_seconds >= duration / 10) rss_tenth = rss_mib();
+        rss_coarse_end = rss_mib();
+        coarse_s = seconds_since(t_search);
+      }
+    };
+    vlm::LocalizeResult result =
+        vlm::localize(source, scorer, {"a ball bounces off the wall", "a red car stops"}, options, run);
+    double search_s = seconds_since(t_search);
+    std::printf("search (%zu windows x 2 queries, %zu spans): %.1f s (coarse %.1f s), RTF %.1fx\n",
+                result.windows.size(), result.queries[0].spans.size() + result.queries[1].spans.size(),
+                search_s, coarse_s, duration / search_s);
+    std::printf("ratio search / decode-only wall time: %.2f\n", search_s / decode_s);
+    std::printf("RSS MiB: before search %.1f, after 10%% of coarse pass %.1f, end of coarse pass %.1f, "
+                "peak %.1f\n",
+                rss_start, rss_tenth, rss_coarse_end, peak_rss_mib());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_localize: %s\n", e.what());
+    return 1;
+  }
+  if (generated) std::filesystem::remove(video);
+  return 0;
+}
