@@ -15,7 +15,8 @@
 #   2. THERE, through the device tool: run(command="bash scripts/device-check.sh run",
 #      carry=[".device-pack"], timeout_s=540)
 #      Without a pack it tries to build with meson/ninja where the dependencies exist, and says
-#      what is missing otherwise. Environment knobs: SKIP_7B=1, DECODE_TOKENS (64), CKPT_DIR
+#      what is missing otherwise. Environment knobs: SHAPES ("3b 7b"; "mid" for a dry run),
+#      DECODE_TOKENS (64), CKPT_DIR
 #      (/tmp/vlm-ckpt), OUT (results folder; the device tool sets it).
 # Binaries built here (Debian 12, glibc 2.36, gcc 12) run on the GPU machine's newer glibc and
 # libstdc++; the CUDA libraries come from the GPU machine (/usr/local/cuda or PyTorch's nvidia-*
@@ -154,8 +155,8 @@ run_checks() {
   fi
 
   log "random-weight checkpoints"
-  local shapes=(3b 7b)
-  [ "${SKIP_7B:-0}" = 1 ] && shapes=(3b)
+  local shapes
+  read -r -a shapes <<< "${SHAPES:-3b 7b}"
   local models=()
   for s in "${shapes[@]}"; do
     if [ ! -f "$ckpt/$s/config.json" ]; then

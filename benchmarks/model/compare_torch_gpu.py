@@ -31,6 +31,15 @@ TARGETS = {  # issue 5, on the H200
 MIN_RATIO = 3.0
 
 
+DEVICE = os.environ.get("VLM_TORCH_DEVICE", "cuda")  # "cpu" only for a dry run of this script
+
+
+def sync():
+    import torch
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+
+
 def load_model(model_dir):
     import torch
     from transformers import Qwen2_5_VLForConditionalGeneration
@@ -40,7 +49,7 @@ def load_model(model_dir):
         try:
             model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
                 model_dir, attn_implementation="sdpa", **kwargs)
-            return model.to("cuda").eval()
+            return model.to(DEVICE).eval()
         except TypeError as e:  # an unknown keyword in this transformers version
             errors.append(str(e))
     raise RuntimeError("cannot load %s: %s" % (model_dir, "; ".join(errors)))
@@ -63,38 +72,39 @@ def torch_side(model_dir, size, frames, decode_tokens, prompt_tokens, repeat):
     grid_side = size // 14
     n_patches = grid_side * grid_side
     merged = n_patches // 4
-    pixel_values = torch.randn(n_patches, 3 * 2 * 14 * 14, dtype=torch.bfloat16, device="cuda")
-    image_grid_thw = torch.tensor([[1, grid_side, grid_side]], device="cuda")
+    pixel_values = torch.randn(n_patches, 3 * 2 * 14 * 14, dtype=torch.bfloat16, device=DEVICE)
+    image_grid_thw = torch.tensor([[1, grid_side, grid_side]], device=DEVICE)
     # Same length as our prompt: text around the vision span (ids of ordinary tokens).
     n_text = max(prompt_tokens - merged - 2, 2)
     before = n_text // 2
     ids = list(range(100, 100 + before)) + [cfg["vision_start_token_id"]] + \
         [cfg["image_token_id"]] * merged + [cfg["vision_end_token_id"]] + \
         list(range(200, 200 + n_text - before))
-    input_ids = torch.tensor([ids], device="cuda")
+    input_ids = torch.tensor([ids], device=DEVICE)
     attention_mask = torch.ones_like(input_ids)
     inputs = dict(input_ids=input_ids, attention_mask=attention_mask, pixel_values=pixel_values,
                   image_grid_thw=image_grid_thw)
     t_frames = frames // 2
-    clip_pixels = torch.randn(t_frames * n_patches, 3 * 2 * 14 * 14, dtype=torch.bfloat16, device="cuda")
-    clip_grid = torch.tensor([[t_frames, grid_side, grid_side]], device="cuda")
+    clip_pixels = torch.randn(t_frames * n_patches, 3 * 2 * 14 * 14, dtype=torch.bfloat16, device=DEVICE)
+    clip_grid = torch.tensor([[t_frames, grid_side, grid_side]], device=DEVICE)
     visual = visual_of(model)
 
     def best(fn):
         fn()
-        torch.cuda.synchronize()
+        sync()
         times = []
         for _ in range(repeat):
-            torch.cuda.synchronize()
+            sync()
             t0 = time.perf_counter()
             fn()
-            torch.cuda.synchronize()
+            sync()
             times.append(time.perf_counter() - t0)
         return min(times)
 
     eos = cfg.get("eos_token_id")
     gen = dict(do_sample=False, eos_token_id=None, pad_token_id=eos if isinstance(eos, int) else 0)
-    torch.cuda.reset_peak_memory_stats()
+    if DEVICE == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     with torch.inference_mode():
         vision_s = best(lambda: visual(pixel_values, grid_thw=image_grid_thw))
         clip_s = best(lambda: visual(clip_pixels, grid_thw=clip_grid))
@@ -106,7 +116,7 @@ def torch_side(model_dir, size, frames, decode_tokens, prompt_tokens, repeat):
     return {"vision_ms": vision_s * 1e3, "clip_vision_ms": clip_s * 1e3,
             "prefill_tokens": len(ids), "prefill_tok_s": len(ids) / prefill_s,
             "first_token_ms": first_s * 1e3, "decode_ms_per_token": decode_s * 1e3,
-            "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20}
+            "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20 if DEVICE == "cuda" else float("nan")}
 
 
 def vlm_side(vlm, model_dir, size, frames, decode_tokens, repeat):
