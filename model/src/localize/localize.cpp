@@ -162,6 +162,10 @@ void coarse_pass(FrameSource& source, LocalizeModel& model, const std::vector<st
         if (f.seconds >= w.start && f.seconds < w.end) clip.push_back(f);
       }
       for (const std::string& query : queries) {
+        if (clip.empty()) {  // a gap in the stream: nothing to show, no question asked
+          w.scores.push_back(0.0);
+          continue;
+        }
         double s = model.score(clip, query);
         VLM_CHECK(std::isfinite(s) && s >= 0.0 && s <= 1.0, Internal,
                   "localisation model scored a window " << s << ", outside [0, 1]");

@@ -26,6 +26,8 @@ class TimelineSource : public vlm::FrameSource {
  public:
   TimelineSource(double duration_seconds, double damaged_at_seconds = -1)
       : duration_(duration_seconds), damaged_at_(damaged_at_seconds) {}
+  // Frames in [from, to) are missing (a gap in the stream's timestamps).
+  void set_gap(double from, double to) { gap_from_ = from, gap_to_ = to; }
   void read(double fps, const std::function<bool(vlm::TimedFrame&&)>& on_frame) override {
     ++reads;
     vlm::FrameSampler sampler(fps);
@@ -36,6 +38,7 @@ class TimelineSource : public vlm::FrameSource {
       if (damaged_at_ >= 0 && seconds >= damaged_at_) {
         VLM_THROW(Io, "decoding timeline failed at " << seconds << " s: broken packet");
       }
+      if (seconds >= gap_from_ && seconds < gap_to_) continue;
       if (!sampler.offer(pts_ns)) continue;
       if (!on_frame({seconds, nullptr})) return;
     }
@@ -45,6 +48,7 @@ class TimelineSource : public vlm::FrameSource {
  private:
   double duration_;
   double damaged_at_;
+  double gap_from_ = -1, gap_to_ = -1;
 };
 
 class ScriptedModel : public vlm::LocalizeModel {
@@ -55,6 +59,7 @@ class ScriptedModel : public vlm::LocalizeModel {
   double score(std::span<const vlm::TimedFrame> clip, const std::string& query) override {
     count_call();
     ++score_calls;
+    if (clip.empty()) throw std::logic_error("the search asked about an empty clip");
     double best = 0.0;
     for (const Event& e : truth_.at(query)) best = std::max(best, fraction_inside(clip, e));
     return best > 0 ? 0.6 + 0.3 * best : 0.1;
@@ -63,6 +68,7 @@ class ScriptedModel : public vlm::LocalizeModel {
   std::string locate(std::span<const vlm::TimedFrame> clip, const std::string& query) override {
     count_call();
     ++locate_calls;
+    if (clip.empty()) throw std::logic_error("the search asked about an empty clip");
     if (clip.size() < 2) return "I cannot tell.";
     double interval = clip[1].seconds - clip[0].seconds;
     const Event* best = nullptr;

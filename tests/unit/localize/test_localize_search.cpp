@@ -189,6 +189,23 @@ TEST(Localize, DamagedInputKeepsSpansFoundBeforeTheDamage) {
   }
 }
 
+TEST(Localize, GapInTheStreamGivesEmptyWindowsScoreZeroWithoutAskingTheModel) {
+  TimelineSource source(kTwentyMinutes);
+  source.set_gap(600.0, 700.0);  // 100 s without frames: windows inside it have no frames
+  ScriptedModel model(truth());  // throws on an empty clip
+  vlm::LocalizeResult result = vlm::localize(source, model, queries(), options_at(2));
+  int empty = 0;
+  for (const vlm::WindowScore& w : result.windows) {
+    if (w.start >= 600.0 && w.end <= 700.0) {
+      ++empty;
+      EXPECT_EQ(w.scores, std::vector<double>(3, 0.0));
+    }
+  }
+  EXPECT_EQ(empty, 11);  // starts 600, 608, ..., 680 (ends 696); the next, 688, ends at 704
+  ASSERT_FALSE(result.queries[1].spans.empty());
+  EXPECT_NEAR(result.queries[1].spans[0].start, 402.7, 0.51);  // events outside the gap still found
+}
+
 TEST(Localize, ModelErrorsPropagate) {
   TimelineSource source(120);
   ScriptedModel model(truth(), /*fail_after_calls=*/3);
