@@ -10,6 +10,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools
   libboost-dev
   gstreamer1.0-rtsp libgstrtspserver-1.0-dev
+  chromium  # the localize end-to-end test renders the HTML report headless (skips without it)
 )
 missing=()
 for p in "${packages[@]}"; do

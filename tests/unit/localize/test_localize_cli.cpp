@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -119,13 +120,17 @@ TEST_F(LocalizeCli, WritesValidJsonSrtAndSelfContainedHtml) {
   EXPECT_EQ(count(page, "<a class=\"span\" href=\"#q"), spans);
   EXPECT_EQ(count(page, "<tr id=\"q"), spans);
   EXPECT_EQ(count(page, "src=\"data:image/png;base64,iVBORw0KGgo"), spans);  // PNG signature
+  EXPECT_EQ(std::count_if(page.begin(), page.end(),
+                          [](char c) { return static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t'; }),
+            0)
+      << "the random model's answers hold control characters; the report must not";
   EXPECT_EQ(page.find("http://"), std::string::npos) << "the report must not load anything";
   EXPECT_EQ(page.find("https://"), std::string::npos);
 
   // Rendered by a headless browser when one is installed (Debian: chromium).
   if (run("command -v chromium > /dev/null 2>&1") == 0) {
     fs::path png = dir_ / "a.png";
-    run("chromium --headless --no-sandbox --disable-gpu --screenshot=" + png.string() +
+    run("timeout 120 chromium --headless --no-sandbox --disable-gpu --screenshot=" + png.string() +
         " --window-size=1200,900 file://" + html.string() + " > /dev/null 2>&1");
     ASSERT_TRUE(fs::exists(png));
     EXPECT_GT(fs::file_size(png), 1000u);
