@@ -131,15 +131,19 @@ void CudaBackend::rope(Tensor& x, const Tensor& cos, const Tensor& sin) {
 
 void CudaBackend::run_attention(AttentionParams& params, const std::vector<AttentionTile>& tiles,
                                 int64_t total_keys) {
-  if (tiles.empty()) return;
-  check_int32_range(static_cast<int64_t>(tiles.size()), "attention", "tile count");
   check_int32_range(total_keys, "attention", "key count");
-  Tensor device_tiles = alloc(DType::I32, {static_cast<int64_t>(tiles.size()) * 4});
-  VLM_CUDA_CHECK(cudaMemcpyAsync(device_tiles.data(), tiles.data(),
-                                 tiles.size() * sizeof(AttentionTile), cudaMemcpyHostToDevice,
-                                 stream_));
-  params.tiles = device_tiles.data_as<const AttentionTile>();
-  params.n_tiles = static_cast<int32_t>(tiles.size());
+  Tensor device_tiles;
+  if (!params.causal) {  // causal tiles are computed in the kernel (params.n_tiles set by caller)
+    if (tiles.empty()) return;
+    check_int32_range(static_cast<int64_t>(tiles.size()), "attention", "tile count");
+    device_tiles = alloc(DType::I32, {static_cast<int64_t>(tiles.size()) * 4});
+    VLM_CUDA_CHECK(cudaMemcpyAsync(device_tiles.data(), tiles.data(),
+                                   tiles.size() * sizeof(AttentionTile), cudaMemcpyHostToDevice,
+                                   stream_));
+    params.tiles = device_tiles.data_as<const AttentionTile>();
+    params.n_tiles = static_cast<int32_t>(tiles.size());
+  }
+  if (params.n_tiles == 0) return;
   // Flash-decoding split when the grid would not fill the GPU: at least 128 keys per split.
   const int64_t blocks = params.n_tiles * static_cast<int64_t>(params.n_heads_kv);
   const int64_t wanted = 2 * static_cast<int64_t>(std::max(sm_count_, 1));
@@ -232,14 +236,8 @@ void CudaBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const
   const int64_t flat_rows = n_new * group;
   check_int32_range(flat_rows, op, "query rows x group");
   check_int32_range(n_past + n_new, op, "positions");
-  std::vector<AttentionTile> tiles;
-  for (int64_t f0 = 0; f0 < flat_rows; f0 += kAttentionTileRows) {
-    const int64_t f1 = std::min<int64_t>(flat_rows, f0 + kAttentionTileRows);
-    const int64_t last_query = (f1 - 1) / group;
-    tiles.push_back({static_cast<int32_t>(f0), static_cast<int32_t>(f1), 0,
-                     static_cast<int32_t>(n_past + last_query + 1)});
-  }
   AttentionParams params;
+  params.n_tiles = static_cast<int32_t>((flat_rows + kAttentionTileRows - 1) / kAttentionTileRows);
   params.q = bf16_in(q);
   params.k = bf16_in(k_cache);
   params.v = bf16_in(v_cache);
@@ -251,7 +249,7 @@ void CudaBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const
   params.causal = true;
   params.n_past = n_past;
   params.scale = scale;
-  run_attention(params, tiles, n_past + n_new);
+  run_attention(params, {}, n_past + n_new);
 }
 
 void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) {

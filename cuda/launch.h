@@ -65,7 +65,10 @@ struct AttentionParams {
   const bf16_bits* k = nullptr;  // [n_keys, n_heads_kv, head_dim] (a KV cache or the ViT's k)
   const bf16_bits* v = nullptr;
   bf16_bits* out = nullptr;      // [n_queries, n_heads, head_dim]
-  const AttentionTile* tiles = nullptr;  // device array of n_tiles
+  // Device array of n_tiles, or null for causal attention: tile t is then flat rows
+  // [16t, min(16t + 16, n_queries·group)) with keys [0, n_past + last query + 1), computed in the
+  // kernel, so a decode step copies nothing from the host.
+  const AttentionTile* tiles = nullptr;
   int32_t n_tiles = 0;
   int32_t n_queries = 0;
   int32_t n_heads = 0, n_heads_kv = 0, head_dim = 0;

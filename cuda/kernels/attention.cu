@@ -21,6 +21,15 @@ constexpr int kRowsPerWarp = kAttentionTileRows / kWarps;
 constexpr int kKeys = kAttentionKeyStep;
 static_assert(kKeys == 64, "a lane owns keys lane and lane + 32");
 
+// Tile `index` of causal attention (launch.h): uniform 16-row tiles over the flat rows.
+__device__ __forceinline__ AttentionTile causal_tile(const AttentionParams& p, int group, unsigned int index) {
+  const int32_t flat_rows = p.n_queries * group;
+  const int32_t f_begin = static_cast<int32_t>(index) * kAttentionTileRows;
+  const int32_t f_end = min(flat_rows, f_begin + kAttentionTileRows);
+  const int32_t last_query = (f_end - 1) / group;
+  return {f_begin, f_end, 0, static_cast<int32_t>(p.n_past + last_query + 1)};
+}
+
 template <int kDimsPerLane>
 __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) {
   constexpr int kMaxDim = kDimsPerLane * 32;
@@ -29,10 +38,10 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
   __shared__ __align__(16) bf16_bits v_tile[kKeys * kMaxDim];
   __shared__ __align__(16) float q_tile[kAttentionTileRows * kMaxDim];
 
-  const AttentionTile tile = p.tiles[blockIdx.x];
+  const int group = p.n_heads / p.n_heads_kv;
+  const AttentionTile tile = p.tiles != nullptr ? p.tiles[blockIdx.x] : causal_tile(p, group, blockIdx.x);
   const int kv_head = static_cast<int>(blockIdx.y);
   const int split = static_cast<int>(blockIdx.z);
-  const int group = p.n_heads / p.n_heads_kv;
   const int hd = p.head_dim, half_hd = hd / 2;
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
   const int64_t q_stride = static_cast<int64_t>(p.n_heads) * hd;

@@ -34,7 +34,8 @@ static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n
     for (size_t s = 0; s + 1 < cu.size(); ++s) for (int r = cu[s]; r < cu[s + 1]; r += kAttentionTileRows) tiles.push_back({r, std::min(cu[s + 1], r + kAttentionTileRows), cu[s], cu[s + 1]});
   }
   AttentionParams p;
-  p.q = q.data(); p.k = k.data(); p.v = v.data(); p.out = out.data(); p.tiles = tiles.data(); p.n_tiles = (int)tiles.size();
+  p.q = q.data(); p.k = k.data(); p.v = v.data(); p.out = out.data(); p.n_tiles = (int)tiles.size();
+  p.tiles = causal ? nullptr : tiles.data();  // causal tiles are computed in the kernel
   p.n_queries = nq; p.n_heads = heads; p.n_heads_kv = kv; p.head_dim = hd; p.causal = causal; p.n_past = n_past; p.scale = 1.0f / std::sqrt((float)hd); p.n_splits = splits;
   std::vector<float> pa, pm, ps;
   if (splits > 1) { size_t items = (size_t)splits * nq * heads; pa.resize(items * hd); pm.resize(items); ps.resize(items); p.part_acc = pa.data(); p.part_max = pm.data(); p.part_sum = ps.data(); }
