@@ -5,6 +5,7 @@
 // damaged file keeps the spans found before the damage, names where decoding failed and exits 1.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -27,11 +28,13 @@ const char kUsage[] =
     "                    [--window S] [--stride S] [--fps F] [--coarse-fps F] [--max-pixels N]\n"
     "                    [--candidates N] [--threshold P] [--out events.json] [--srt FILE]\n"
     "                    [--html report.html] [--device cpu|cuda] [--threads N] [--resume]\n"
-    "                    [--progress auto|bar|json|none]\n"
+    "                    [--progress auto|bar|json|none] [--vision-tokens N]\n"
     "  Pass 1 scores --window-second windows every --stride seconds at --coarse-fps (default 1)\n"
     "  by the model's probability of answering yes; pass 2 asks for start/end times at --fps\n"
     "  (default 2) around the best --candidates windows per query. Defaults: window 16, stride 8.\n"
-    "  --resume continues from the checkpoint kept next to --out (OUT.partial.json).\n";
+    "  --resume continues from the checkpoint kept next to --out (OUT.partial.json).\n"
+    "  --vision-tokens (default 6144) bounds each clip's vision tokens: long refine clips get\n"
+    "  smaller frames so that they fit the context.\n";
 
 void write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -46,7 +49,8 @@ int run_localize(int argc, char** argv) {
   try {
     Args args(argc, argv,
               {"model", "video", "query", "window", "stride", "fps", "coarse-fps", "max-pixels",
-               "candidates", "threshold", "out", "srt", "html", "device", "threads", "progress"},
+               "candidates", "threshold", "out", "srt", "html", "device", "threads", "progress",
+               "vision-tokens"},
               {"resume", "help"});
     if (args.flag("help")) {
       std::fputs(kUsage, stdout);
@@ -73,6 +77,8 @@ int run_localize(int argc, char** argv) {
     }
     const int64_t max_pixels = args.get_int("max-pixels", 0);
     if (max_pixels < 0) throw UsageError("--max-pixels must not be negative");
+    const int vision_tokens = args.get_int("vision-tokens", 6144);
+    if (vision_tokens < 64) throw UsageError("--vision-tokens must be at least 64");
     const std::string out_path = args.get_or("out", "");
     if (args.flag("resume") && out_path.empty()) {
       throw UsageError("--resume needs --out (the checkpoint is kept next to it)");
@@ -84,12 +90,15 @@ int run_localize(int argc, char** argv) {
     engine_options.n_threads = args.get_int("threads", 0);
     auto engine = vlm::Engine::load(model_dir, engine_options);
     vlm::Tokenizer tokenizer = vlm::Tokenizer::from_file(std::filesystem::path(model_dir) / "tokenizer.json");
-    vlm::EngineLocalizeModel model(*engine, tokenizer, max_pixels);
+    vlm::EngineLocalizeModel model(*engine, tokenizer, max_pixels, /*max_new_tokens=*/64, vision_tokens);
 
     vlm::LocalizeRun run;
     ProbeResult probe = probe_video(video);
     run.total_seconds_hint = probe.duration_seconds;
-    VideoFileSource source(video, probe.duration_seconds, probe.error);
+    // qwen-vl-utils never gives a video frame more than 768·28² pixels; keep no more than that.
+    constexpr int64_t kVideoFrameMaxPixels = 768 * 28 * 28;
+    VideoFileSource source(video, probe.duration_seconds, probe.error,
+                           max_pixels > 0 ? std::min(max_pixels, kVideoFrameMaxPixels) : kVideoFrameMaxPixels);
     run.input_id = file_identity(video);
     run.resume = args.flag("resume");
     if (!out_path.empty()) run.checkpoint = out_path + ".partial.json";

@@ -6,10 +6,12 @@
 #include <gst/gst.h>
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 
 #include "video_decode.h"
 #include "vlm/error.h"
+#include "vlm/preprocess.h"
 
 namespace vlm_cli {
 
@@ -21,6 +23,13 @@ void VideoFileSource::read(double fps, const std::function<bool(vlm::TimedFrame&
     vlm::TimedFrame timed;
     timed.seconds = static_cast<double>(frame.pts_ns) / 1e9;
     last_seconds = timed.seconds;
+    const int64_t pixels = static_cast<int64_t>(frame.image.width) * frame.image.height;
+    if (max_frame_pixels_ > 0 && pixels > max_frame_pixels_) {
+      double scale = std::sqrt(static_cast<double>(max_frame_pixels_) / static_cast<double>(pixels));
+      int width = std::max(1, static_cast<int>(frame.image.width * scale));
+      int height = std::max(1, static_cast<int>(frame.image.height * scale));
+      frame.image = vlm::resize_bicubic(frame.image, width, height);
+    }
     timed.image = std::make_shared<const vlm::ImageRgb8>(std::move(frame.image));
     stopped = !on_frame(std::move(timed));
     return !stopped;

@@ -4,6 +4,7 @@
 // the resume checkpoint.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -16,14 +17,19 @@ class VideoFileSource : public vlm::FrameSource {
   // expected_seconds > 0: the container's duration; a read that ends well before it (more than
   // one second or two samples) is reported as a truncated file, since demuxers often just stop.
   // probe_error non-empty: the file is known to be unreadable; read() reports it without decoding.
-  VideoFileSource(std::filesystem::path path, double expected_seconds, std::string probe_error)
-      : path_(std::move(path)), expected_seconds_(expected_seconds), probe_error_(std::move(probe_error)) {}
+  // max_frame_pixels > 0: larger frames are scaled down (bicubic, aspect kept) as they arrive, so
+  // the frames a window or refine clip holds stay small; the model never uses more per frame.
+  VideoFileSource(std::filesystem::path path, double expected_seconds, std::string probe_error,
+                  int64_t max_frame_pixels = 0)
+      : path_(std::move(path)), expected_seconds_(expected_seconds),
+        probe_error_(std::move(probe_error)), max_frame_pixels_(max_frame_pixels) {}
   void read(double fps, const std::function<bool(vlm::TimedFrame&&)>& on_frame) override;
 
  private:
   std::filesystem::path path_;
   double expected_seconds_;
   std::string probe_error_;
+  int64_t max_frame_pixels_;
 };
 
 struct ProbeResult {

@@ -125,11 +125,13 @@ std::string format_srt_time(double seconds);  // "HH:MM:SS,mmm"
 
 // ---- the real model ----
 // Asks the engine "Does this clip show: <query>?" and reads P(yes) from the first step's logits;
-// refine answers are generated greedily. Frames are preprocessed as a video at their real times.
+// refine answers are generated greedily. Frames are preprocessed as a video at their real times,
+// with qwen-vl-utils' total-pixel rule set to max_vision_tokens so that long refine clips fit the
+// context (the per-frame size shrinks as the clip grows); max_pixels > 0 caps each frame too.
 class EngineLocalizeModel : public LocalizeModel {
  public:
   EngineLocalizeModel(Engine& engine, const Tokenizer& tokenizer, int64_t max_pixels,
-                      int max_new_tokens = 64);
+                      int max_new_tokens = 64, int64_t max_vision_tokens = 6144);
   double score(std::span<const TimedFrame> clip, const std::string& query) override;
   std::string locate(std::span<const TimedFrame> clip, const std::string& query) override;
 
@@ -138,6 +140,7 @@ class EngineLocalizeModel : public LocalizeModel {
   std::vector<int32_t> yes_ids_, no_ids_;
   int64_t max_pixels_;
   int max_new_tokens_;
+  int64_t max_vision_tokens_;
 };
 
 // ---- evaluation against ground truth (Charades-STA style) ----

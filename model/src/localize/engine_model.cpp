@@ -29,7 +29,7 @@ std::vector<int32_t> first_token_ids(const Tokenizer& tokenizer,
 }
 
 VisionItem clip_item(std::span<const TimedFrame> clip, const PreprocessorConfig& config,
-                     int64_t max_pixels) {
+                     int64_t max_pixels, int64_t max_vision_tokens) {
   VLM_CHECK(!clip.empty(), InvalidInput, "a localisation clip has no frames");
   std::vector<ImageRgb8> frames;
   std::vector<int64_t> pts_ns;
@@ -44,6 +44,12 @@ VisionItem clip_item(std::span<const TimedFrame> clip, const PreprocessorConfig&
   double fps = clip.size() > 1 && span > 0 ? static_cast<double>(clip.size() - 1) / span : 2.0;
   VideoSamplingOptions options;
   options.fps = fps;
+  // One vision token covers factor² pixels of a frame pair: total_pixels = tokens · factor².
+  const int64_t factor = config.factor();
+  options.total_pixels = max_vision_tokens * factor * factor;
+  const int64_t frame_budget = std::max<int64_t>(
+      factor * factor, options.total_pixels * 2 / static_cast<int64_t>(frames.size()));
+  options.min_pixels = std::min(options.min_pixels, frame_budget);
   if (max_pixels > 0) {
     options.max_pixels = max_pixels;
     options.min_pixels = std::min(options.min_pixels, max_pixels);
@@ -58,12 +64,16 @@ VisionItem clip_item(std::span<const TimedFrame> clip, const PreprocessorConfig&
 }  // namespace
 
 EngineLocalizeModel::EngineLocalizeModel(Engine& engine, const Tokenizer& tokenizer,
-                                         int64_t max_pixels, int max_new_tokens)
+                                         int64_t max_pixels, int max_new_tokens,
+                                         int64_t max_vision_tokens)
     : engine_(engine),
       yes_ids_(first_token_ids(tokenizer, {"Yes", "yes"})),
       no_ids_(first_token_ids(tokenizer, {"No", "no"})),
       max_pixels_(max_pixels),
-      max_new_tokens_(max_new_tokens) {
+      max_new_tokens_(max_new_tokens),
+      max_vision_tokens_(max_vision_tokens) {
+  VLM_CHECK(max_vision_tokens_ >= 64, InvalidInput,
+            "max_vision_tokens must be at least 64, got " << max_vision_tokens_);
   for (int32_t id : yes_ids_) {
     VLM_CHECK(std::find(no_ids_.begin(), no_ids_.end(), id) == no_ids_.end(), InvalidModel,
               "the tokenizer gives \"yes\" and \"no\" the same first token " << id
@@ -75,7 +85,7 @@ EngineLocalizeModel::EngineLocalizeModel(Engine& engine, const Tokenizer& tokeni
 
 double EngineLocalizeModel::score(std::span<const TimedFrame> clip, const std::string& query) {
   GenerateRequest request;
-  request.visions.push_back(clip_item(clip, engine_.preprocessor(), max_pixels_));
+  request.visions.push_back(clip_item(clip, engine_.preprocessor(), max_pixels_, max_vision_tokens_));
   request.prompt = localize_score_prompt(query);
   request.sampling.greedy = true;
   request.sampling.max_new_tokens = 1;
@@ -89,7 +99,7 @@ double EngineLocalizeModel::score(std::span<const TimedFrame> clip, const std::s
 
 std::string EngineLocalizeModel::locate(std::span<const TimedFrame> clip, const std::string& query) {
   GenerateRequest request;
-  request.visions.push_back(clip_item(clip, engine_.preprocessor(), max_pixels_));
+  request.visions.push_back(clip_item(clip, engine_.preprocessor(), max_pixels_, max_vision_tokens_));
   request.prompt = localize_refine_prompt(query);
   request.sampling.greedy = true;
   request.sampling.max_new_tokens = max_new_tokens_;
