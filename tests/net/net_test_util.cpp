@@ -46,7 +46,7 @@ bool Socket::fill(std::chrono::steady_clock::time_point deadline) {
   pollfd p{fd_, POLLIN, 0};
   if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
   char buf[65536];
-  const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+  const ssize_t n = ::read(fd_, buf, sizeof buf);  // read(): sockets and pipes alike
   if (n <= 0) return false;
   buffered_.append(buf, static_cast<size_t>(n));
   return true;
