@@ -1,13 +1,18 @@
 // The device-name registry with libvlm-cuda linked (runs on every machine, GPU or not): linking
 // the library registers "cuda" through its static initializer; device names are validated before
 // any CUDA call; without a usable GPU, "cuda" fails with a Device error that says so, and with
-// one, an index past the last device fails with InvalidInput naming the device count.
+// one, an index past the last device fails with InvalidInput naming the device count; an Engine
+// asked for cuda without a GPU stops with that Device error (callers such as the element fall back).
 #include <gtest/gtest.h>
 
 #include <string>
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "backend_cuda.h"
 #include "vlm/backend.h"
+#include "vlm/engine.h"
 #include "vlm/error.h"
 
 namespace vlm {
@@ -56,6 +61,20 @@ TEST(CudaRegistry, CudaWithoutGpuOrWithBadIndexFailsClearly) {
   } else {
     EXPECT_EQ(code_of("cuda:" + std::to_string(devices), &message), ErrorCode::InvalidInput);
     EXPECT_NE(message.find("does not exist"), std::string::npos) << message;
+  }
+}
+
+TEST(CudaRegistry, EngineOnCudaWithoutGpuStopsWithDeviceError) {
+  if (cuda::cuda_device_count() > 0) GTEST_SKIP() << "a GPU is present (tests/gpu/test_gpu_engine covers it)";
+  const char* fixtures = std::getenv("VLM_FIXTURES");
+  ASSERT_NE(fixtures, nullptr) << "VLM_FIXTURES is not set";
+  EngineOptions options;
+  options.device = "cuda:0";
+  try {
+    Engine::load(std::filesystem::path(fixtures) / "models" / "tiny-a", options);
+    ADD_FAILURE() << "an engine opened on cuda without a GPU";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Device) << e.what();
   }
 }
 
