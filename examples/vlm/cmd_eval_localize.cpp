@@ -1,5 +1,5 @@
 // `vlm eval-localize`: scores `vlm localize` result files against ground-truth spans
-// (Charades-STA / ActivityNet-Captions JSON, or a list of {query, start, end}) with the figures
+// (Charades-STA / ActivityNet-Captions JSON, a list of {query, start, end}, or Charades-STA text) with the figures
 // temporal-grounding papers report: R@1 at IoU 0.3 / 0.5 / 0.7 and mean IoU, as JSON on stdout.
 #include <cstdio>
 #include <fstream>
@@ -17,7 +17,9 @@ namespace vlm_cli {
 namespace {
 
 const char kUsage[] =
-    "usage: vlm eval-localize --result events.json [--result more.json...] --truth truth.json\n"
+    "usage: vlm eval-localize --result events.json [--result more.json...] --truth TRUTH\n"
+    "  TRUTH: Charades-STA / ActivityNet-Captions JSON ({video: {timestamps, sentences}}), a JSON\n"
+    "  list of {video?, query, start, end}, or Charades-STA text ('VIDEO START END##SENTENCE').\n"
     "  Each truth item is matched to the top span of the result query with the same text (and\n"
     "  the same video file stem when both name one); unanswered items count as IoU 0.\n";
 

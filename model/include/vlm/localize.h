@@ -151,7 +151,8 @@ struct TruthSpan {
 };
 
 // Accepts {"<video>": {"timestamps": [[s, e], …], "sentences": [...]}, …} (the JSON Charades-STA /
-// ActivityNet-Captions releases), or a list of {"video"?, "query", "start", "end"}.
+// ActivityNet-Captions releases), a list of {"video"?, "query", "start", "end"}, or the original
+// Charades-STA text release: one "VIDEO START END##SENTENCE" per line.
 std::vector<TruthSpan> parse_truth_json(const std::string& text);
 double interval_iou(double a_start, double a_end, double b_start, double b_end);
 

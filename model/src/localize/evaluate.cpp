@@ -6,6 +6,8 @@
 #include <cctype>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -43,9 +45,48 @@ double interval_iou(double a_start, double a_end, double b_start, double b_end) 
   return uni > 0 ? inter / uni : 0.0;
 }
 
+namespace {
+
+// "AO8RW 0.0 6.9##a person is putting a book on a shelf." lines; nullopt when the text is not so.
+std::optional<std::vector<TruthSpan>> parse_charades_lines(const std::string& text) {
+  std::vector<TruthSpan> truth;
+  std::istringstream lines(text);
+  std::string line;
+  int number = 0;
+  while (std::getline(lines, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    size_t hashes = line.find("##");
+    if (hashes == std::string::npos) return std::nullopt;
+    std::istringstream head(line.substr(0, hashes));
+    TruthSpan t;
+    std::string extra;
+    if (!(head >> t.video >> t.start >> t.end) || (head >> extra)) {
+      VLM_THROW(InvalidInput, "ground truth line " << number << " is not 'VIDEO START END##SENTENCE': " << line);
+    }
+    t.query = line.substr(hashes + 2);
+    truth.push_back(std::move(t));
+  }
+  if (truth.empty()) return std::nullopt;
+  return truth;
+}
+
+}  // namespace
+
 std::vector<TruthSpan> parse_truth_json(const std::string& text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  VLM_CHECK(!j.is_discarded(), InvalidInput, "ground truth is not valid JSON");
+  if (j.is_discarded()) {
+    if (std::optional<std::vector<TruthSpan>> lines = parse_charades_lines(text)) {
+      for (const TruthSpan& t : *lines) {
+        VLM_CHECK(t.end >= t.start, InvalidInput, "ground truth '" << t.query << "' ends (" << t.end
+                                                                   << ") before it starts (" << t.start << ")");
+      }
+      return *lines;
+    }
+  }
+  VLM_CHECK(!j.is_discarded(), InvalidInput,
+            "ground truth is neither JSON nor Charades-STA 'VIDEO START END##SENTENCE' lines");
   std::vector<TruthSpan> truth;
   if (j.is_array()) {
     for (const auto& item : j) {

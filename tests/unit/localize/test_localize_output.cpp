@@ -104,6 +104,21 @@ TEST(LocalizeEvaluate, ParsesCharadesStyleAndListTruth) {
   EXPECT_THROW(vlm::parse_truth_json("[1, 2"), vlm::Error);
 }
 
+TEST(LocalizeEvaluate, ParsesCharadesStaTextLines) {
+  std::vector<vlm::TruthSpan> truth = vlm::parse_truth_json(
+      "3MSZA 24.3 30.4##person turn a light on.\r\n\nAO8RW 0.0 6.9##a person is putting a book on a shelf.\n");
+  ASSERT_EQ(truth.size(), 2u);
+  EXPECT_EQ(truth[0].video, "3MSZA");
+  EXPECT_EQ(truth[0].start, 24.3);
+  EXPECT_EQ(truth[0].end, 30.4);
+  EXPECT_EQ(truth[0].query, "person turn a light on.");
+  EXPECT_EQ(truth[1].video, "AO8RW");
+  EXPECT_EQ(truth[1].query, "a person is putting a book on a shelf.");
+  EXPECT_THROW(vlm::parse_truth_json("3MSZA 24.3##no end time"), vlm::Error);
+  EXPECT_THROW(vlm::parse_truth_json("3MSZA 30 24##ends before it starts"), vlm::Error);
+  EXPECT_THROW(vlm::parse_truth_json("just some words"), vlm::Error);
+}
+
 TEST(LocalizeEvaluate, FiguresMatchHandComputedValues) {
   vlm::LocalizeResult result;
   result.queries = {
