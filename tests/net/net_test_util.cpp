@@ -202,6 +202,26 @@ std::optional<std::string> ws_next_text(Socket& s, std::chrono::milliseconds tim
   }
 }
 
+bool ws_send_text(Socket& s, const std::string& text) {
+  std::string frame;
+  frame += static_cast<char>(0x81);
+  const uint64_t n = text.size();
+  if (n < 126) {
+    frame += static_cast<char>(0x80 | n);
+  } else if (n < 65536) {
+    frame += static_cast<char>(0x80 | 126);
+    frame += static_cast<char>((n >> 8) & 0xff);
+    frame += static_cast<char>(n & 0xff);
+  } else {
+    frame += static_cast<char>(0x80 | 127);
+    for (int shift = 56; shift >= 0; shift -= 8) frame += static_cast<char>((n >> shift) & 0xff);
+  }
+  const unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
+  frame.append(reinterpret_cast<const char*>(mask), 4);
+  for (size_t i = 0; i < n; ++i) frame += static_cast<char>(text[i] ^ mask[i % 4]);
+  return s.send_all(frame);
+}
+
 std::string temp_path(const std::string& stem) {
   static std::atomic<int> counter{0};
   return (std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp")) + "/vlm-net-" +

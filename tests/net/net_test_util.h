@@ -63,6 +63,8 @@ std::optional<SseMessage> sse_next(Socket& s, std::chrono::milliseconds timeout 
 // WebSocket: handshake on /ws target, then read unmasked server text frames.
 std::optional<Socket> ws_open(uint16_t port, const std::string& target);
 std::optional<std::string> ws_next_text(Socket& s, std::chrono::milliseconds timeout = 5000ms);
+// Sends one masked client text frame (RFC 6455 5.3).
+bool ws_send_text(Socket& s, const std::string& text);
 
 std::string temp_path(const std::string& stem);
 
