@@ -157,6 +157,7 @@ void Camera::teardown() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     drops_before_ += dropped;
+    drops_current_ = 0;
   }
   gst_object_unref(pipeline_);
   pipeline_ = describe_ = nullptr;
@@ -192,6 +193,11 @@ gboolean Camera::on_retry(gpointer self) {
 gboolean Camera::on_watchdog(gpointer p) {
   Camera& c = *static_cast<Camera*>(p);
   if (c.state_ != State::Running) return G_SOURCE_CONTINUE;
+  const uint64_t dropped = describe_stat(c.describe_, "windows-dropped");
+  {
+    std::lock_guard<std::mutex> lock(c.mutex_);
+    c.drops_current_ = dropped;
+  }
   const int64_t last = c.last_frame_ns_.load();
   const int64_t since = last ? steady_ns() - last
                              : std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -311,7 +317,7 @@ nlohmann::json Camera::stats() const {
           {"frames", frames_},
           {"windows", windows_},
           {"events", events_},
-          {"drops", drops_before_},
+          {"drops", drops_before_ + drops_current_},
           {"reconnects", reconnects_},
           {"failures", failures_},
           {"last_error", last_error_},

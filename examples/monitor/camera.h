@@ -68,7 +68,8 @@ class Camera {
   bool anchored_ = false;
   std::atomic<int64_t> last_frame_ns_{0};  // steady clock
   uint64_t frames_ = 0, windows_ = 0, events_ = 0, reconnects_ = 0, failures_ = 0;
-  uint64_t drops_before_ = 0;  // windows-dropped of earlier sessions
+  uint64_t drops_before_ = 0;   // windows-dropped of earlier sessions
+  uint64_t drops_current_ = 0;  // of this session, sampled by the watchdog (main thread)
   std::string last_error_;
   nlohmann::json last_event_;
 };

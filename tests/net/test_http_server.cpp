@@ -253,6 +253,35 @@ TEST(HttpServer, IdleAndSlowlorisConnectionsAreClosed) {
   EXPECT_TRUE(closed);
 }
 
+// Garbage, truncated and odd requests each get an error status or a close; the server keeps
+// serving and the log is untouched.
+TEST(HttpServer, HostileRequestsNeverStopTheServer) {
+  PublisherConfig c = memory_config();
+  c.server.idle_timeout = 500ms;
+  Publisher p(c);
+  p.publish(events(1, 2));
+  const uint16_t port = p.server()->port();
+  const std::vector<std::string> hostile = {
+      std::string("\x00\x01\x02\xff\r\n\r\n", 8),
+      "GET /events.jsonl?since=99999999999999999999999 HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /events.jsonl?since=-1&limit=abc HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /%zz%%%?=&&==& HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /stats HTTP/9.9\r\n\r\n",
+      "POST /events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+      "GET /stats HTTP/1.1\r\n" + std::string(100, ':') + "\r\n\r\n",
+  };
+  for (const std::string& h : hostile) {
+    const auto r = test::http_exchange(port, h, 3000ms);
+    EXPECT_TRUE(r.status == 0 || (r.status >= 200 && r.status < 600)) << h;
+  }
+  auto ids = test::sse_open(port, "/events", "Last-Event-ID: not-a-number\r\n");
+  ASSERT_TRUE(ids);  // an unusable id is ignored: live from now on
+  EXPECT_EQ(test::http_get(port, "/stats").status, 200);
+  EXPECT_EQ(p.log().last_seq(), 2u);
+}
+
 TEST(HttpServer, LogSurvivesRestartAndResumeContinues) {
   const std::string path = test::temp_path("restart.jsonl");
   PublisherConfig c = memory_config();
