@@ -96,9 +96,26 @@ DecodeSummary decode_video_sampled(const std::filesystem::path& path, double sam
 
   vlm::FrameSampler sampler(sample_fps);
   DecodeSummary summary;
+  GstBus* bus = gst_element_get_bus(pipeline.get());
+  std::unique_ptr<GstBus, decltype(&gst_object_unref)> bus_ref(bus, gst_object_unref);
   while (true) {
-    GstSample* sample = gst_app_sink_pull_sample(GST_APP_SINK(sink));
-    if (sample == nullptr) break;  // EOS or error
+    // A bounded wait, then a look at the bus: an error that never reaches EOS (an unopenable or
+    // damaged file) ends the loop instead of blocking forever.
+    GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 100 * GST_MSECOND);
+    if (sample == nullptr) {
+      if (gst_app_sink_is_eos(GST_APP_SINK(sink))) break;
+      GstMessage* error = gst_bus_peek(bus);
+      bool failed = false;
+      while (error != nullptr && !failed) {
+        failed = GST_MESSAGE_TYPE(error) == GST_MESSAGE_ERROR;
+        gst_message_unref(error);
+        if (failed) break;
+        gst_message_unref(gst_bus_pop(bus));  // drop a non-error message we looked at
+        error = gst_bus_peek(bus);
+      }
+      if (failed) break;
+      continue;
+    }
     std::unique_ptr<GstSample, decltype(&gst_sample_unref)> sample_ref(sample, gst_sample_unref);
     GstBuffer* buffer = gst_sample_get_buffer(sample);
     GstSegment* segment = gst_sample_get_segment(sample);
