@@ -10,10 +10,15 @@
 #include <set>
 #include <thread>
 
+// GCC 12 with sanitizers reports a false -Wmaybe-uninitialized inside Beast's parser
+// (boost::optional in basic_parser.hpp); silenced for Boost's headers only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#pragma GCC diagnostic pop
 
 #include "vlm/error.h"
 
