@@ -1,4 +1,4 @@
-// CpuBackend core: construction, capability table, host memory, argument checks, and the ops that
+// CpuBackend core: construction, capability table, host memory, and the ops that
 // only move rows (embedding, gather_rows, copy_rows) or scan them (argmax).
 #include "backend_cpu/backend_cpu.h"
 
@@ -15,25 +15,6 @@ namespace vlm {
 
 void hold_blas_single_threaded() {
   if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
-}
-
-void check_f32_activation(const Tensor& t, const char* op, const char* name) {
-  VLM_CHECK(!t.empty() || t.numel() == 0, InvalidInput, op << ": " << name << " is empty");
-  VLM_CHECK(t.dtype() == DType::F32, Unsupported,
-            op << ": " << name << " is " << t.describe() << ", the CPU backend's activations are F32");
-}
-
-void check_weight_dtype(const Tensor& t, const char* op, const char* name) {
-  VLM_CHECK(!t.empty(), InvalidInput, op << ": " << name << " is empty");
-  VLM_CHECK(t.dtype() == DType::F32 || t.dtype() == DType::F16 || t.dtype() == DType::BF16,
-            Unsupported, op << ": " << name << " is " << t.describe() << ", expected F32, F16 or BF16");
-}
-
-void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const char* a_name,
-                      const char* b_name) {
-  VLM_CHECK(a.numel() == b.numel() && a.cols() == b.cols(), InvalidInput,
-            op << ": " << a_name << " " << a.describe() << " and " << b_name << " " << b.describe()
-               << " must have the same shape");
 }
 
 CpuBackend::CpuBackend(int n_threads) : pool_(n_threads) {
@@ -126,17 +107,8 @@ std::vector<float> CpuBackend::to_host_f32(const Tensor& tensor) {
 // ---- row movement ----
 
 void CpuBackend::embedding(const Tensor& table, std::span<const int32_t> ids, Tensor& y) {
-  check_weight_dtype(table, "embedding", "table");
-  check_f32_activation(y, "embedding", "y");
-  VLM_CHECK(table.rank() == 2, InvalidInput, "embedding: table " << table.describe() << " must be [V, D]");
-  const int64_t vocab = table.dim(0), dim = table.dim(1);
-  VLM_CHECK(y.rows() == static_cast<int64_t>(ids.size()) && y.cols() == dim, InvalidInput,
-            "embedding: y " << y.describe() << " must be [" << ids.size() << ", " << dim << "]");
-  for (size_t i = 0; i < ids.size(); ++i) {
-    VLM_CHECK(ids[i] >= 0 && ids[i] < vocab, InvalidInput,
-              "embedding: token id " << ids[i] << " at " << i << " is outside the table's "
-                                     << vocab << " rows");
-  }
+  check_embedding_args(table, ids, y, kCpuDTypes);
+  const int64_t dim = table.dim(1);
   const size_t row_bytes = static_cast<size_t>(dim) * dtype_size(table.dtype());
   const char* base = table.data_as<const char>();
   float* out = y.data_as<float>();
@@ -149,17 +121,7 @@ void CpuBackend::embedding(const Tensor& table, std::span<const int32_t> ids, Te
 }
 
 void CpuBackend::gather_rows(const Tensor& x, std::span<const int32_t> index, Tensor& y) {
-  VLM_CHECK(x.dtype() == y.dtype() && x.cols() == y.cols(), InvalidInput,
-            "gather_rows: x " << x.describe() << " and y " << y.describe()
-                              << " must share dtype and row length");
-  VLM_CHECK(y.rows() == static_cast<int64_t>(index.size()), InvalidInput,
-            "gather_rows: y " << y.describe() << " must have " << index.size() << " rows");
-  VLM_CHECK(x.data() != y.data() || index.empty(), InvalidInput, "gather_rows: y may not alias x");
-  const int64_t n_src = x.rows();
-  for (size_t i = 0; i < index.size(); ++i) {
-    VLM_CHECK(index[i] >= 0 && index[i] < n_src, InvalidInput,
-              "gather_rows: index " << index[i] << " at " << i << " is outside x's " << n_src << " rows");
-  }
+  check_gather_rows_args(x, index, y);
   const size_t row_bytes = static_cast<size_t>(x.cols()) * dtype_size(x.dtype());
   const char* src = x.data_as<const char>();
   char* dst = y.data_as<char>();
@@ -173,15 +135,7 @@ void CpuBackend::gather_rows(const Tensor& x, std::span<const int32_t> index, Te
 
 void CpuBackend::copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0,
                            int64_t n_rows) {
-  VLM_CHECK(src.dtype() == dst.dtype() && src.cols() == dst.cols(), InvalidInput,
-            "copy_rows: src " << src.describe() << " and dst " << dst.describe()
-                              << " must share dtype and row length");
-  VLM_CHECK(n_rows >= 0 && src_row0 >= 0 && src_row0 + n_rows <= src.rows(), InvalidInput,
-            "copy_rows: source rows [" << src_row0 << ", " << src_row0 + n_rows << ") outside "
-                                       << src.describe());
-  VLM_CHECK(dst_row0 >= 0 && dst_row0 + n_rows <= dst.rows(), InvalidInput,
-            "copy_rows: destination rows [" << dst_row0 << ", " << dst_row0 + n_rows << ") outside "
-                                            << dst.describe());
+  check_copy_rows_args(src, src_row0, dst, dst_row0, n_rows);
   if (n_rows == 0) return;
   const size_t row_bytes = static_cast<size_t>(src.cols()) * dtype_size(src.dtype());
   std::memmove(dst.data_as<char>() + static_cast<size_t>(dst_row0) * row_bytes,
@@ -190,9 +144,8 @@ void CpuBackend::copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int
 }
 
 std::vector<int32_t> CpuBackend::argmax(const Tensor& x) {
-  check_weight_dtype(x, "argmax", "x");
+  check_argmax_args(x);
   const int64_t rows = x.rows(), cols = x.cols();
-  VLM_CHECK(cols > 0, InvalidInput, "argmax: x " << x.describe() << " has empty rows");
   std::vector<int32_t> result(static_cast<size_t>(rows));
   const size_t row_bytes = static_cast<size_t>(cols) * dtype_size(x.dtype());
   pool_.parallel_for(rows, [&](int64_t r, int thread) {

@@ -3,7 +3,8 @@
 // and are converted to f32 a panel or a row at a time inside the ops. One thread pool per backend
 // runs every op; OpenBLAS is set to one thread (hold_blas_single_threaded) so that it and the pool
 // never oversubscribe the cores.
-// The ops are defined across files by concern: backend_cpu.cpp (memory, checks, small ops),
+// Argument checks are the shared ones of vlm/backend_checks.h under kCpuDTypes.
+// The ops are defined across files by concern: backend_cpu.cpp (memory, small ops),
 // cpu_matmul.cpp, cpu_attention.cpp, cpu_elementwise.cpp.
 #pragma once
 
@@ -12,6 +13,7 @@
 
 #include "backend_cpu/cpu_threads.h"
 #include "vlm/backend.h"
+#include "vlm/backend_checks.h"
 
 namespace vlm {
 
@@ -64,10 +66,8 @@ class CpuBackend final : public Backend {
 // calls BLAS. Code that wants threaded BLAS for itself sets it again before its own calls.
 void hold_blas_single_threaded();
 
-// Shared argument checks; the messages name the op and the tensor.
-void check_f32_activation(const Tensor& t, const char* op, const char* name);
-void check_weight_dtype(const Tensor& t, const char* op, const char* name);
-void check_same_shape(const Tensor& a, const Tensor& b, const char* op, const char* a_name,
-                      const char* b_name);
+// The CPU backend's dtypes for the shared argument checks (vlm/backend_checks.h): F32
+// activations, weights of any float dtype (converted inside the ops).
+inline constexpr DTypePolicy kCpuDTypes{DType::F32, false, "the CPU backend's activations are F32"};
 
 }  // namespace vlm

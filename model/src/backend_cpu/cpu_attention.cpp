@@ -16,7 +16,6 @@
 
 #include "backend_cpu/backend_cpu.h"
 #include "backend_cpu/cpu_simd.h"
-#include "vlm/error.h"
 
 namespace vlm {
 namespace {
@@ -75,27 +74,12 @@ void attend(const float* q, int64_t ld_q, int64_t rows, int64_t head_dim, const 
   }
 }
 
-void check_attention_tensor(const Tensor& t, const char* op, const char* name) {
-  check_f32_activation(t, op, name);
-  VLM_CHECK(t.rank() == 3, InvalidInput, op << ": " << name << " " << t.describe()
-                                            << " must be [rows, heads, head_dim]");
-}
-
 }  // namespace
 
 void CpuBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tensor& v,
                                   std::span<const int32_t> cu_seqlens, float scale, Tensor& out) {
-  const char* op = "attention_varlen";
-  check_attention_tensor(q, op, "q");
-  check_attention_tensor(k, op, "k");
-  check_attention_tensor(v, op, "v");
-  check_attention_tensor(out, op, "out");
-  VLM_CHECK(k.shape() == q.shape() && v.shape() == q.shape() && out.shape() == q.shape(),
-            InvalidInput, op << ": q " << q.describe() << ", k " << k.describe() << ", v "
-                             << v.describe() << " and out " << out.describe() << " must match");
-  const int64_t total = q.dim(0), heads = q.dim(1), head_dim = q.dim(2);
-  VLM_CHECK(cu_seqlens.size() >= 2 && cu_seqlens.front() == 0 && cu_seqlens.back() == total,
-            InvalidInput, op << ": cu_seqlens must run from 0 to the " << total << " rows of q");
+  const AttentionShape shape = check_attention_varlen_args(q, k, v, cu_seqlens, out, kCpuDTypes);
+  const int64_t heads = shape.heads, head_dim = shape.head_dim;
   // Query blocks: (first row, end row, segment end); the segment start is found from cu_seqlens.
   struct Block {
     int64_t row0, row1, seg0, seg1;
@@ -103,8 +87,6 @@ void CpuBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tensor
   std::vector<Block> blocks;
   for (size_t s = 0; s + 1 < cu_seqlens.size(); ++s) {
     const int64_t seg0 = cu_seqlens[s], seg1 = cu_seqlens[s + 1];
-    VLM_CHECK(seg0 <= seg1, InvalidInput,
-              op << ": cu_seqlens decreases at " << s << " (" << seg0 << " > " << seg1 << ")");
     for (int64_t r = seg0; r < seg1; r += kQueryBlock) {
       blocks.push_back({r, std::min(seg1, r + kQueryBlock), seg0, seg1});
     }
@@ -139,23 +121,10 @@ void CpuBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tensor
 
 void CpuBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                                   int64_t n_past, float scale, Tensor& out) {
-  const char* op = "attention_causal";
-  check_attention_tensor(q, op, "q");
-  check_attention_tensor(k_cache, op, "k_cache");
-  check_attention_tensor(v_cache, op, "v_cache");
-  check_attention_tensor(out, op, "out");
-  VLM_CHECK(out.shape() == q.shape(), InvalidInput,
-            op << ": out " << out.describe() << " must match q " << q.describe());
-  VLM_CHECK(v_cache.shape() == k_cache.shape(), InvalidInput,
-            op << ": v_cache " << v_cache.describe() << " must match k_cache " << k_cache.describe());
-  const int64_t n_new = q.dim(0), heads = q.dim(1), head_dim = q.dim(2);
-  const int64_t capacity = k_cache.dim(0), kv_heads = k_cache.dim(1);
-  VLM_CHECK(k_cache.dim(2) == head_dim, InvalidInput,
-            op << ": k_cache " << k_cache.describe() << " and q " << q.describe() << " differ in head_dim");
-  VLM_CHECK(kv_heads > 0 && heads % kv_heads == 0, InvalidInput,
-            op << ": " << heads << " query heads are not a multiple of " << kv_heads << " kv heads");
-  VLM_CHECK(n_past >= 0 && n_past + n_new <= capacity, InvalidInput,
-            op << ": positions [0, " << n_past + n_new << ") exceed the cache capacity " << capacity);
+  const CausalAttentionShape shape =
+      check_attention_causal_args(q, k_cache, v_cache, n_past, out, kCpuDTypes);
+  const int64_t n_new = shape.n_new, heads = shape.heads, kv_heads = shape.kv_heads,
+                head_dim = shape.head_dim;
   if (n_new == 0 || head_dim == 0) return;
   const int64_t group = heads / kv_heads;
   const int64_t queries_per_block = std::max<int64_t>(1, kQueryBlock / group);

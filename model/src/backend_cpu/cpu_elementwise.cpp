@@ -7,18 +7,13 @@
 
 #include "backend_cpu/backend_cpu.h"
 #include "backend_cpu/cpu_simd.h"
-#include "vlm/error.h"
 
 namespace vlm {
 
 void CpuBackend::rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& y) {
-  check_f32_activation(x, "rmsnorm", "x");
-  check_f32_activation(y, "rmsnorm", "y");
-  check_weight_dtype(weight, "rmsnorm", "weight");
-  check_same_shape(x, y, "rmsnorm", "x", "y");
+  check_elementwise_args(kCpuDTypes, "rmsnorm", {{x, "x"}, {y, "y"}});
   const int64_t rows = x.rows(), dim = x.cols();
-  VLM_CHECK(weight.numel() == dim, InvalidInput,
-            "rmsnorm: weight " << weight.describe() << " must have " << dim << " elements");
+  check_norm_weight(weight, dim, kCpuDTypes, "rmsnorm");
   std::vector<float> gain(static_cast<size_t>(dim));
   cpu::convert_to_f32_fast(weight.data(), weight.dtype(), gain.data(), dim);
   const float* in = x.data_as<const float>();
@@ -37,20 +32,9 @@ void CpuBackend::rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tenso
 }
 
 void CpuBackend::rope(Tensor& x, const Tensor& cos, const Tensor& sin) {
-  check_f32_activation(x, "rope", "x");
-  check_f32_activation(cos, "rope", "cos");
-  check_f32_activation(sin, "rope", "sin");
-  VLM_CHECK(cos.rank() == 2 && sin.rank() == 2 && cos.shape() == sin.shape(), InvalidInput,
-            "rope: cos " << cos.describe() << " and sin " << sin.describe()
-                         << " must both be [M, head_dim]");
-  const int64_t rows = cos.dim(0), head_dim = cos.dim(1);
-  VLM_CHECK(head_dim > 0 && head_dim % 2 == 0, InvalidInput,
-            "rope: head_dim " << head_dim << " must be even and positive");
-  VLM_CHECK(x.rank() >= 1 && x.dim(0) == rows && x.numel() % (rows * head_dim) == 0 &&
-                (x.rank() < 3 || x.dim(-1) == head_dim),
-            InvalidInput, "rope: x " << x.describe() << " must be [" << rows << ", heads, " << head_dim << "]");
+  const RopeShape shape = check_rope_args(x, cos, sin, kCpuDTypes);
+  const int64_t rows = shape.rows, heads = shape.heads, head_dim = shape.head_dim;
   if (rows == 0) return;
-  const int64_t heads = x.numel() / (rows * head_dim);
   const int64_t half = head_dim / 2;
   float* data = x.data_as<float>();
   const float* cos_table = cos.data_as<const float>();
@@ -72,11 +56,7 @@ void CpuBackend::rope(Tensor& x, const Tensor& cos, const Tensor& sin) {
 }
 
 void CpuBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) {
-  check_f32_activation(gate, "silu_mul", "gate");
-  check_f32_activation(up, "silu_mul", "up");
-  check_f32_activation(y, "silu_mul", "y");
-  check_same_shape(gate, up, "silu_mul", "gate", "up");
-  check_same_shape(gate, y, "silu_mul", "gate", "y");
+  check_elementwise_args(kCpuDTypes, "silu_mul", {{gate, "gate"}, {up, "up"}, {y, "y"}});
   const float* g = gate.data_as<const float>();
   const float* u = up.data_as<const float>();
   float* out = y.data_as<float>();
@@ -86,9 +66,7 @@ void CpuBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) {
 }
 
 void CpuBackend::gelu(const Tensor& x, Tensor& y) {
-  check_f32_activation(x, "gelu", "x");
-  check_f32_activation(y, "gelu", "y");
-  check_same_shape(x, y, "gelu", "x", "y");
+  check_elementwise_args(kCpuDTypes, "gelu", {{x, "x"}, {y, "y"}});
   const float* in = x.data_as<const float>();
   float* out = y.data_as<float>();
   const float inv_sqrt2 = 0.70710678118654752440f;
@@ -98,11 +76,7 @@ void CpuBackend::gelu(const Tensor& x, Tensor& y) {
 }
 
 void CpuBackend::add(const Tensor& a, const Tensor& b, Tensor& y) {
-  check_f32_activation(a, "add", "a");
-  check_f32_activation(b, "add", "b");
-  check_f32_activation(y, "add", "y");
-  check_same_shape(a, b, "add", "a", "b");
-  check_same_shape(a, y, "add", "a", "y");
+  check_elementwise_args(kCpuDTypes, "add", {{a, "a"}, {b, "b"}, {y, "y"}});
   const float* pa = a.data_as<const float>();
   const float* pb = b.data_as<const float>();
   float* out = y.data_as<float>();

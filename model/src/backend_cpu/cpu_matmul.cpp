@@ -12,7 +12,6 @@
 
 #include "backend_cpu/backend_cpu.h"
 #include "backend_cpu/cpu_simd.h"
-#include "vlm/error.h"
 
 namespace vlm {
 namespace {
@@ -27,21 +26,10 @@ constexpr int64_t kMaxPanelFloats = 1 << 20;  // 4 MB of converted weights per t
 }  // namespace
 
 void CpuBackend::matmul(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y) {
-  check_f32_activation(x, "matmul", "x");
-  check_f32_activation(y, "matmul", "y");
-  check_weight_dtype(w, "matmul", "w");
-  VLM_CHECK(w.rank() == 2, InvalidInput, "matmul: w " << w.describe() << " must be [N, K]");
-  const int64_t M = x.rows(), K = x.cols(), N = w.dim(0);
-  VLM_CHECK(w.dim(1) == K, InvalidInput,
-            "matmul: x " << x.describe() << " and w " << w.describe() << " disagree on K");
-  VLM_CHECK(y.rows() == M && y.cols() == N, InvalidInput,
-            "matmul: y " << y.describe() << " must be [" << M << ", " << N << "]");
-  VLM_CHECK(x.data() != y.data() || M * N == 0, InvalidInput, "matmul: y may not alias x");
+  const MatmulShape shape = check_matmul_args(x, w, bias, y, kCpuDTypes);
+  const int64_t M = shape.m, N = shape.n, K = shape.k;
   std::vector<float> bias_f32;
   if (!bias.empty()) {
-    check_weight_dtype(bias, "matmul", "bias");
-    VLM_CHECK(bias.numel() == N, InvalidInput,
-              "matmul: bias " << bias.describe() << " must have " << N << " elements");
     bias_f32.resize(static_cast<size_t>(N));
     cpu::convert_to_f32_fast(bias.data(), bias.dtype(), bias_f32.data(), N);
   }
