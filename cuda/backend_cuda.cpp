@@ -7,6 +7,7 @@
 #include "backend_cuda.h"
 #include "backend_cuda_impl.h"
 #include "check.h"
+#include "vlm/backend_checks.h"
 
 namespace vlm::cuda {
 
@@ -14,20 +15,6 @@ namespace {
 
 // Weight conversion chunk: 8 Mi elements (32 MB of f32 staging).
 constexpr int64_t kUploadChunk = int64_t{8} << 20;
-
-size_t checked_bytes(DType dtype, const std::vector<int64_t>& shape) {
-  int64_t numel = 1;
-  for (int64_t d : shape) {
-    VLM_CHECK(d >= 0, InvalidInput, "cuda alloc: negative dimension in " << shape_string(shape));
-    VLM_CHECK(d == 0 || numel <= INT64_MAX / d, InvalidInput,
-              "cuda alloc: element count of " << shape_string(shape) << " overflows");
-    numel *= d;
-  }
-  const size_t size = dtype_size(dtype);
-  VLM_CHECK(static_cast<uint64_t>(numel) <= SIZE_MAX / size, InvalidInput,
-            "cuda alloc: byte count of " << dtype_name(dtype) << shape_string(shape) << " overflows");
-  return static_cast<size_t>(numel) * size;
-}
 
 // "cuda" -> 0, "cuda:3" -> 3.
 int parse_device_index(const std::string& device) {
@@ -147,7 +134,7 @@ void CudaBackend::synchronize() {
 
 Tensor CudaBackend::alloc(DType dtype, std::vector<int64_t> shape) {
   enter();
-  const size_t bytes = checked_bytes(dtype, shape);
+  const size_t bytes = check_alloc_bytes(dtype, shape, "cuda alloc");
   std::shared_ptr<DevicePool> pool = pool_;
   void* block = pool->allocate(bytes);
   std::shared_ptr<void> owner(block, [pool](void* p) { pool->release(p); });

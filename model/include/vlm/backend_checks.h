@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <span>
+#include <vector>
 
 #include "vlm/tensor.h"
 
@@ -32,6 +33,11 @@ struct NamedTensor {
   const Tensor& tensor;
   const char* name;
 };
+
+// ---- memory ----
+// Byte size of a `dtype` tensor of `shape` for Backend::alloc; InvalidInput (naming `op`) for a
+// negative dimension or an element or byte count that overflows.
+size_t check_alloc_bytes(DType dtype, const std::vector<int64_t>& shape, const char* op);
 
 // ---- single tensors ----
 // t has the policy's activation dtype (Unsupported) and storage, unless it has no elements

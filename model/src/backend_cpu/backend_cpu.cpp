@@ -71,14 +71,7 @@ void CpuBackend::parallel_ranges(int64_t n, int64_t min_chunk,
 // ---- memory ----
 
 Tensor CpuBackend::alloc(DType dtype, std::vector<int64_t> shape) {
-  int64_t numel = 1;
-  for (int64_t d : shape) {
-    VLM_CHECK(d >= 0, InvalidInput, "alloc: negative dimension in " << shape_string(shape));
-    VLM_CHECK(d == 0 || numel <= INT64_MAX / d, InvalidInput,
-              "alloc: element count of " << shape_string(shape) << " overflows");
-    numel *= d;
-  }
-  size_t bytes = static_cast<size_t>(numel) * dtype_size(dtype);
+  const size_t bytes = check_alloc_bytes(dtype, shape, "alloc");
   size_t rounded = std::max<size_t>(64, (bytes + 63) / 64 * 64);
   void* data = std::aligned_alloc(64, rounded);
   VLM_CHECK(data != nullptr, OutOfMemory,

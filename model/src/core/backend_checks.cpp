@@ -3,9 +3,25 @@
 // it breaks; shape errors are InvalidInput, dtypes a backend does not take are Unsupported.
 #include "vlm/backend_checks.h"
 
+#include <cstdint>
+
 #include "vlm/error.h"
 
 namespace vlm {
+
+size_t check_alloc_bytes(DType dtype, const std::vector<int64_t>& shape, const char* op) {
+  int64_t numel = 1;
+  for (int64_t d : shape) {
+    VLM_CHECK(d >= 0, InvalidInput, op << ": negative dimension in " << shape_string(shape));
+    VLM_CHECK(d == 0 || numel <= INT64_MAX / d, InvalidInput,
+              op << ": element count of " << shape_string(shape) << " overflows");
+    numel *= d;
+  }
+  const size_t size = dtype_size(dtype);
+  VLM_CHECK(static_cast<uint64_t>(numel) <= SIZE_MAX / size, InvalidInput,
+            op << ": byte count of " << dtype_name(dtype) << shape_string(shape) << " overflows");
+  return static_cast<size_t>(numel) * size;
+}
 
 void check_activation(const Tensor& t, const DTypePolicy& policy, const char* op, const char* name) {
   VLM_CHECK(t.dtype() == policy.activation, Unsupported,
