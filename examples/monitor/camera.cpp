@@ -14,7 +14,7 @@ int64_t steady_ns() {
 }
 
 gboolean field_to_json(GQuark field, const GValue* value, gpointer user_data) {
-  nlohmann::json& j = *static_cast<nlohmann::json*>(user_data);
+  nlohmann::ordered_json& j = *static_cast<nlohmann::ordered_json*>(user_data);
   const char* name = g_quark_to_string(field);
   switch (G_VALUE_TYPE(value)) {
     case G_TYPE_STRING: j[name] = g_value_get_string(value) ? g_value_get_string(value) : ""; break;
@@ -287,7 +287,7 @@ GstPadProbeReturn Camera::on_result(GstPad*, GstPadProbeInfo* info, gpointer p) 
 }
 
 void Camera::publish_result(const GstStructure* s) {
-  nlohmann::json j = nlohmann::json::object();
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
   gst_structure_foreach(s, field_to_json, &j);
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -299,7 +299,7 @@ void Camera::publish_result(const GstStructure* s) {
     }
   }
   try {
-    const auto logged = publisher_.publish({j});
+    const auto logged = publisher_.publish_ordered({j});
     std::lock_guard<std::mutex> lock(mutex_);
     (j.value("kind", "") == "event" ? events_ : windows_)++;
     last_event_ = {{"seq", logged.front().seq}, {"text", j.value("text", "")},

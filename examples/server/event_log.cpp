@@ -20,6 +20,12 @@ std::string stream_of(const nlohmann::json& event) {
   return {};
 }
 
+std::string stream_of(const nlohmann::ordered_json& event) {
+  auto it = event.find("stream");
+  if (it != event.end() && it->is_string()) return it->get<std::string>();
+  return {};
+}
+
 EventLog::EventLog(const std::string& path, size_t retention)
     : path_(path), retention_(retention == 0 ? 1 : retention) {
   if (path_.empty()) return;
@@ -72,6 +78,13 @@ void EventLog::remember(LoggedEvent event) {
 }
 
 std::vector<LoggedEvent> EventLog::append(const std::vector<nlohmann::json>& events) {
+  std::vector<nlohmann::ordered_json> ordered;
+  ordered.reserve(events.size());
+  for (const nlohmann::json& e : events) ordered.push_back(nlohmann::ordered_json(e));
+  return append_ordered(ordered);
+}
+
+std::vector<LoggedEvent> EventLog::append_ordered(const std::vector<nlohmann::ordered_json>& events) {
   for (size_t i = 0; i < events.size(); ++i)
     VLM_CHECK(events[i].is_object(), InvalidInput,
               "event log append: event " << i << " is not a JSON object");
@@ -80,7 +93,7 @@ std::vector<LoggedEvent> EventLog::append(const std::vector<nlohmann::json>& eve
   out.reserve(events.size());
   std::string batch;
   uint64_t seq = last_seq_;
-  for (const nlohmann::json& e : events) {
+  for (const nlohmann::ordered_json& e : events) {
     nlohmann::ordered_json line;
     line["seq"] = ++seq;
     for (auto it = e.begin(); it != e.end(); ++it)

@@ -46,6 +46,8 @@ class EventLog {
   // Assigns ids, writes and syncs the batch; returns the events as logged. Non-object inputs are
   // rejected (InvalidInput) before anything is written. A field named "seq" is replaced.
   std::vector<LoggedEvent> append(const std::vector<nlohmann::json>& events);
+  // The same, keeping each object's field order (e.g. the vlmdescribe schema order).
+  std::vector<LoggedEvent> append_ordered(const std::vector<nlohmann::ordered_json>& events);
 
   // Events with seq > after (at most `max`), with a gap marker when some of them are gone.
   Backlog since(uint64_t after, size_t max = SIZE_MAX) const;
@@ -71,5 +73,6 @@ class EventLog {
 
 // The "stream" field of an event line, "" when absent (used on recovery).
 std::string stream_of(const nlohmann::json& event);
+std::string stream_of(const nlohmann::ordered_json& event);
 
 }  // namespace vlm::net

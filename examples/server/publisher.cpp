@@ -41,8 +41,15 @@ Publisher::~Publisher() {
 }
 
 std::vector<LoggedEvent> Publisher::publish(const std::vector<nlohmann::json>& events) {
+  std::vector<nlohmann::ordered_json> ordered;
+  ordered.reserve(events.size());
+  for (const nlohmann::json& e : events) ordered.push_back(nlohmann::ordered_json(e));
+  return publish_ordered(ordered);
+}
+
+std::vector<LoggedEvent> Publisher::publish_ordered(const std::vector<nlohmann::ordered_json>& events) {
   std::lock_guard<std::mutex> lock(publish_mutex_);
-  std::vector<LoggedEvent> logged = log_->append(events);
+  std::vector<LoggedEvent> logged = log_->append_ordered(events);
   if (webhook_) webhook_->enqueue(logged);
   if (server_) server_->notify(logged);
   return logged;

@@ -33,6 +33,7 @@ class Publisher {
 
   // Durable on return (see EventLog); delivery to subscribers and webhook is asynchronous.
   std::vector<LoggedEvent> publish(const std::vector<nlohmann::json>& events);
+  std::vector<LoggedEvent> publish_ordered(const std::vector<nlohmann::ordered_json>& events);  // keeps field order
   // Waits for the webhook queue (if any) to empty, up to timeout; true when nothing is pending.
   bool flush(std::chrono::milliseconds timeout);
 

@@ -63,7 +63,7 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src", GST_P
 static gboolean
 field_to_json (GQuark field, const GValue * value, gpointer user_data)
 {
-  nlohmann::json &j = *static_cast<nlohmann::json *> (user_data);
+  nlohmann::ordered_json &j = *static_cast<nlohmann::ordered_json *> (user_data);
   const char *name = g_quark_to_string (field);
   switch (G_VALUE_TYPE (value)) {
     case G_TYPE_STRING:
@@ -139,10 +139,10 @@ gst_vlm_publish_sink_event (GstBaseTransform * trans, GstEvent * event)
   GstVlmPublish *self = GST_VLM_PUBLISH (trans);
   if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM &&
       gst_event_has_name (event, GST_VLM_EVENT_STRUCTURE_NAME) && self->publisher != nullptr) {
-    nlohmann::json j = nlohmann::json::object ();
+    nlohmann::ordered_json j = nlohmann::ordered_json::object ();
     gst_structure_foreach (gst_event_get_structure (event), field_to_json, &j);
     try {
-      (*self->publisher)->publish ({j});
+      (*self->publisher)->publish_ordered ({j});
       GST_OBJECT_LOCK (self);
       self->published++;
       GST_OBJECT_UNLOCK (self);
