@@ -200,36 +200,38 @@ const Json* opt_object(const Json& object, std::string_view key, const JsonConte
   return value;
 }
 
-std::optional<std::vector<int64_t>> opt_int_list(const Json& object, std::string_view key,
-                                                 const JsonContext& ctx) {
+namespace {
+
+// An optional list field whose elements (`kind`, e.g. "integers") are read by `convert`.
+template <typename T>
+std::optional<std::vector<T>> opt_list(const Json& object, std::string_view key,
+                                       const JsonContext& ctx, const char* kind,
+                                       T (*convert)(const Json&, const std::string&,
+                                                    const JsonContext&)) {
   const Json* value = find(object, key);
   if (!value) return std::nullopt;
   std::string field = ctx.field(key);
   VLM_CHECK(value->is_array(), InvalidModel,
-            ctx.source << ": field '" << field << "' must be a list of integers, got "
+            ctx.source << ": field '" << field << "' must be a list of " << kind << ", got "
                        << type_name(*value));
-  std::vector<int64_t> out;
+  std::vector<T> out;
   out.reserve(value->size());
   for (size_t i = 0; i < value->size(); ++i) {
-    out.push_back(as_int64((*value)[i], field + "[" + std::to_string(i) + "]", ctx));
+    out.push_back(convert((*value)[i], field + "[" + std::to_string(i) + "]", ctx));
   }
   return out;
 }
 
+}  // namespace
+
+std::optional<std::vector<int64_t>> opt_int_list(const Json& object, std::string_view key,
+                                                 const JsonContext& ctx) {
+  return opt_list<int64_t>(object, key, ctx, "integers", as_int64);
+}
+
 std::optional<std::vector<double>> opt_number_list(const Json& object, std::string_view key,
                                                    const JsonContext& ctx) {
-  const Json* value = find(object, key);
-  if (!value) return std::nullopt;
-  std::string field = ctx.field(key);
-  VLM_CHECK(value->is_array(), InvalidModel,
-            ctx.source << ": field '" << field << "' must be a list of numbers, got "
-                       << type_name(*value));
-  std::vector<double> out;
-  out.reserve(value->size());
-  for (size_t i = 0; i < value->size(); ++i) {
-    out.push_back(as_number((*value)[i], field + "[" + std::to_string(i) + "]", ctx));
-  }
-  return out;
+  return opt_list<double>(object, key, ctx, "numbers", as_number);
 }
 
 std::optional<std::vector<int64_t>> opt_int_or_int_list(const Json& object, std::string_view key,
