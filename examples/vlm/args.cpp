@@ -1,8 +1,10 @@
-// Implementation of the shared option parser (see args.h).
+// Implementation of the shared option parser and failure report (see args.h).
 #include "args.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
 
 namespace vlm_cli {
 
@@ -82,6 +84,18 @@ double Args::get_double(const std::string& name, double fallback) const {
     throw UsageError("option --" + name + " expects a number, got '" + *value + "'");
   }
   return parsed;
+}
+
+int report_command_failure(const char* command, const char* usage, bool newline_first) {
+  try {
+    throw;
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "vlm %s: %s\n%s", command, e.what(), usage);
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%svlm %s: %s\n", newline_first ? "\n" : "", command, e.what());
+    return 1;
+  }
 }
 
 }  // namespace vlm_cli

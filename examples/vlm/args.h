@@ -1,5 +1,6 @@
 // A small command-line option parser shared by the vlm subcommands: `--name value`,
-// `--name=value`, repeatable options and flags, with errors that name the offending option.
+// `--name=value`, repeatable options and flags, with errors that name the offending option; and
+// the subcommands' common way of reporting a failure (report_command_failure).
 #pragma once
 
 #include <map>
@@ -35,5 +36,11 @@ class Args {
   std::map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> positional_;
 };
+
+// For a subcommand's `catch (...)`: prints the exception in flight as "vlm <command>: <what>" on
+// stderr and returns the exit status: 2 (with the usage text) for a UsageError, 1 for any other
+// std::exception; anything else is rethrown. newline_first starts the error on a new line (after
+// a progress bar).
+int report_command_failure(const char* command, const char* usage, bool newline_first = false);
 
 }  // namespace vlm_cli

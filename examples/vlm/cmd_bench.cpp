@@ -122,12 +122,8 @@ int run_bench(int argc, char** argv) {
                 clip_figures.vision_ms, clip_figures.prefill_tokens, clip_figures.prefill_tok_s);
     std::printf("peak RSS %.1f MiB\n", peak_rss_mib());
     return 0;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "vlm bench: %s\n%s", e.what(), kUsage);
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "vlm bench: %s\n", e.what());
-    return 1;
+  } catch (...) {
+    return report_command_failure("bench", kUsage);
   }
 }
 

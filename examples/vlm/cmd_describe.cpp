@@ -104,12 +104,8 @@ int run_describe(int argc, char** argv) {
       std::fputc('\n', stdout);
     }
     return 0;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "vlm describe: %s\n%s", e.what(), kUsage);
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "vlm describe: %s\n", e.what());
-    return 1;
+  } catch (...) {
+    return report_command_failure("describe", kUsage);
   }
 }
 

@@ -70,12 +70,8 @@ int run_eval_localize(int argc, char** argv) {
                           {"mIoU", s.mean_iou}};
     std::cout << out.dump(2) << std::endl;
     return 0;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "vlm eval-localize: %s\n%s", e.what(), kUsage);
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "vlm eval-localize: %s\n", e.what());
-    return 1;
+  } catch (...) {
+    return report_command_failure("eval-localize", kUsage);
   }
 }
 

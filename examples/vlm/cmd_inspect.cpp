@@ -109,12 +109,8 @@ int run_inspect(int argc, char** argv) {
                 gib(weight_bytes + kv_bytes_per_token_f32 * context),
                 gib(weight_bytes + kv_bytes_per_token_bf16 * context), context);
     return 0;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "vlm inspect: %s\n%s", e.what(), kUsage);
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "vlm inspect: %s\n", e.what());
-    return 1;
+  } catch (...) {
+    return report_command_failure("inspect", kUsage);
   }
 }
 

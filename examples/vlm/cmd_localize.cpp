@@ -134,12 +134,8 @@ int run_localize(int argc, char** argv) {
       return 1;
     }
     return 0;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "vlm localize: %s\n%s", e.what(), kUsage);
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "\nvlm localize: %s\n", e.what());
-    return 1;
+  } catch (...) {
+    return report_command_failure("localize", kUsage, /*newline_first=*/true);
   }
 }
 

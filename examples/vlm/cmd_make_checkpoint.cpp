@@ -194,12 +194,8 @@ int run_make_checkpoint(int argc, char** argv) {
         });
     std::printf("wrote %s (%zu tensors)\n", out.c_str(), specs.size());
     return 0;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "vlm make-checkpoint: %s\n%s", e.what(), kUsage);
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "vlm make-checkpoint: %s\n", e.what());
-    return 1;
+  } catch (...) {
+    return report_command_failure("make-checkpoint", kUsage);
   }
 }
 
