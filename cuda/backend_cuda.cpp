@@ -7,7 +7,6 @@
 #include "backend_cuda.h"
 #include "backend_cuda_impl.h"
 #include "check.h"
-#include "vlm/backend_checks.h"
 
 namespace vlm::cuda {
 
@@ -98,27 +97,7 @@ CudaBackend::~CudaBackend() {
   (void)cudaStreamDestroy(stream_);
 }
 
-bool CudaBackend::supports(Op op, DType dtype) const {
-  switch (op) {
-    case Op::MatMul:
-    case Op::RmsNorm:
-      return dtype == DType::BF16;  // weights are always uploaded as bf16
-    case Op::Embedding:
-    case Op::Argmax:
-      return dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
-    case Op::Rope:
-    case Op::AttentionVarlen:
-    case Op::AttentionCausal:
-    case Op::SiluMul:
-    case Op::Gelu:
-    case Op::Add:
-      return dtype == DType::BF16;  // activations
-    case Op::GatherRows:
-    case Op::CopyRows:
-      return true;
-  }
-  return false;
-}
+bool CudaBackend::supports(Op op, DType dtype) const { return supports_under(kCudaDTypes, op, dtype); }
 
 void CudaBackend::enter() const {
   cuda_check_not_broken();

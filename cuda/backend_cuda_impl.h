@@ -23,6 +23,7 @@
 #include "launch.h"
 #include "memory_pool.h"
 #include "vlm/backend.h"
+#include "vlm/backend_checks.h"
 
 namespace vlm::cuda {
 
@@ -84,5 +85,11 @@ class CudaBackend final : public Backend {
 };
 
 ElemType elem_type(DType dtype);  // F32/F16/BF16, Unsupported otherwise
+
+// The CUDA backend's dtypes for the shared argument checks (vlm/backend_checks.h) and supports():
+// BF16 activations, and BF16 weights (upload_weight converted them).
+inline constexpr DTypePolicy kCudaDTypes{
+    DType::BF16, true,
+    "the CUDA backend's activations and weights are BF16 (upload_weight converts)"};
 
 }  // namespace vlm::cuda

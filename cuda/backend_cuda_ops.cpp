@@ -7,7 +7,6 @@
 
 #include "backend_cuda_impl.h"
 #include "check.h"
-#include "vlm/backend_checks.h"
 
 namespace vlm::cuda {
 
@@ -15,11 +14,6 @@ namespace {
 
 const bf16_bits* bf16_in(const Tensor& t) { return t.data_as<const bf16_bits>(); }
 bf16_bits* bf16_out(Tensor& t) { return t.data_as<bf16_bits>(); }
-
-// BF16 activations, and BF16 weights (upload_weight converted them).
-constexpr DTypePolicy kCudaDTypes{
-    DType::BF16, true,
-    "the CUDA backend's activations and weights are BF16 (upload_weight converts)"};
 
 void check_head_dim(int64_t head_dim, const char* op) {
   VLM_CHECK(head_dim > 0 && head_dim % 2 == 0 && head_dim <= kAttentionMaxHeadDim, Unsupported,

@@ -13,6 +13,7 @@
 #include <span>
 #include <vector>
 
+#include "vlm/backend.h"
 #include "vlm/tensor.h"
 
 namespace vlm {
@@ -27,6 +28,11 @@ struct DTypePolicy {
   // "the CPU backend's activations are F32".
   const char* rule;
 };
+
+// Backend::supports() under the policy: the dtypes the checks below accept for `op` (weights for
+// matmul/rmsnorm, the table for embedding, the input for argmax, activations for the rest;
+// gather_rows/copy_rows move bytes of any dtype).
+bool supports_under(const DTypePolicy& policy, Op op, DType dtype);
 
 // A tensor argument with the name its messages use.
 struct NamedTensor {

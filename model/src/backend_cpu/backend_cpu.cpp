@@ -27,27 +27,7 @@ std::string CpuBackend::name() const {
          (cpu::simd_enabled() ? "avx2" : "generic") + ")";
 }
 
-bool CpuBackend::supports(Op op, DType dtype) const {
-  bool float_dtype = dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
-  switch (op) {
-    case Op::MatMul:
-    case Op::RmsNorm:
-    case Op::Embedding:
-    case Op::Argmax:
-      return float_dtype;  // weights (or, for argmax, inputs) of any float dtype
-    case Op::Rope:
-    case Op::AttentionVarlen:
-    case Op::AttentionCausal:
-    case Op::SiluMul:
-    case Op::Gelu:
-    case Op::Add:
-      return dtype == DType::F32;  // activations only
-    case Op::GatherRows:
-    case Op::CopyRows:
-      return true;  // byte copies
-  }
-  return false;
-}
+bool CpuBackend::supports(Op op, DType dtype) const { return supports_under(kCpuDTypes, op, dtype); }
 
 float* CpuBackend::scratch(int thread, size_t n) {
   std::vector<float>& buffer = scratch_[static_cast<size_t>(thread)];

@@ -66,8 +66,8 @@ class CpuBackend final : public Backend {
 // calls BLAS. Code that wants threaded BLAS for itself sets it again before its own calls.
 void hold_blas_single_threaded();
 
-// The CPU backend's dtypes for the shared argument checks (vlm/backend_checks.h): F32
-// activations, weights of any float dtype (converted inside the ops).
+// The CPU backend's dtypes for the shared argument checks (vlm/backend_checks.h) and
+// supports(): F32 activations, weights of any float dtype (converted inside the ops).
 inline constexpr DTypePolicy kCpuDTypes{DType::F32, false, "the CPU backend's activations are F32"};
 
 }  // namespace vlm

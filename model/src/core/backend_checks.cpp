@@ -9,6 +9,29 @@
 
 namespace vlm {
 
+bool supports_under(const DTypePolicy& policy, Op op, DType dtype) {
+  const bool float_dtype = dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+  switch (op) {
+    case Op::MatMul:
+    case Op::RmsNorm:
+      return policy.weights_in_activation_dtype ? dtype == policy.activation : float_dtype;
+    case Op::Embedding:
+    case Op::Argmax:
+      return float_dtype;
+    case Op::Rope:
+    case Op::AttentionVarlen:
+    case Op::AttentionCausal:
+    case Op::SiluMul:
+    case Op::Gelu:
+    case Op::Add:
+      return dtype == policy.activation;
+    case Op::GatherRows:
+    case Op::CopyRows:
+      return true;
+  }
+  return false;
+}
+
 size_t check_alloc_bytes(DType dtype, const std::vector<int64_t>& shape, const char* op) {
   int64_t numel = 1;
   for (int64_t d : shape) {
