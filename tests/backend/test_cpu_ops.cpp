@@ -67,6 +67,16 @@ TEST(CpuOps, RopeRotatesHalvesWithPerRowTables) {
   }
 }
 
+// No rows (an empty chunk) is a no-op; the shape check once divided by rows * head_dim.
+TEST(CpuOps, RopeWithNoRowsDoesNothing) {
+  auto backend = make_cpu_backend(2);
+  Tensor x = backend->alloc(DType::F32, {0, 3, 8});
+  Tensor table = backend->alloc(DType::F32, {0, 8});
+  EXPECT_NO_THROW(backend->rope(x, table, table));
+  Tensor wrong_table = backend->alloc(DType::F32, {0, 6});
+  EXPECT_THROW(backend->rope(x, wrong_table, wrong_table), Error);
+}
+
 TEST(CpuOps, SiluMulGeluAndAddMatchNaive) {
   auto backend = make_cpu_backend(2);
   const int64_t rows = 13, cols = 2049;
