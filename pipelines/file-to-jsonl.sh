@@ -3,7 +3,7 @@
 # Describes a media file window by window and writes every result as one JSON object per line
 # (fields stream, kind, start, end, start_ns, end_ns, text, id, window_start, window_end, frames).
 # File mode: decoding waits for the model, nothing is dropped, EOS waits for the last window.
-# Example: TASK=events meson devenv -C build pipelines/file-to-jsonl.sh clip.webm models/tiny-a
+# Example: TASK=events meson devenv -C build -w . pipelines/file-to-jsonl.sh clip.webm models/tiny-a
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 input="${1:?usage: file-to-jsonl.sh INPUT MODEL_DIR [OUT.jsonl]}"

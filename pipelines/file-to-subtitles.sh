@@ -3,7 +3,7 @@
 # Two passes: (1) describe the file into OUT_PREFIX.jsonl and convert it to OUT_PREFIX.srt
 # (subtitles at the results' own times); (2) burn those subtitles into OUT_PREFIX.subtitled.webm
 # with subparse + textoverlay, so captions appear exactly when the described content happens.
-# Example: TASK=events meson devenv -C build pipelines/file-to-subtitles.sh clip.webm models/tiny-a
+# Example: TASK=events meson devenv -C build -w . pipelines/file-to-subtitles.sh clip.webm models/tiny-a
 set -euo pipefail
 here="$(dirname "$0")"
 source "$here/common.sh"
