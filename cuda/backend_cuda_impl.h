@@ -9,7 +9,7 @@
 // - Errors: CUDA/cuBLASLt failures throw vlm::Error (check.h); a sticky error makes every later
 //   call throw at once.
 // The definitions are split by concern: backend_cuda.cpp (device, memory, transfers, registry),
-// backend_cuda_ops.cpp (the ops).
+// backend_cuda_ops.cpp (the ops), backend_cuda_sample.cpp (token choice).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -57,6 +57,8 @@ class CudaBackend final : public Backend {
   void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0,
                  int64_t n_rows) override;
   std::vector<int32_t> argmax(const Tensor& x) override;
+  // The CPU sampler's choice on the device; only the id is copied (backend_cuda_sample.cpp).
+  int32_t sample(const Tensor& logits, const SampleParams& params) override;
 
   // Beyond the interface (used by benchmarks and the device check): residual += x, then
   // y = rmsnorm(residual) in one pass.

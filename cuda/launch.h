@@ -48,6 +48,31 @@ void launch_gather_rows(const void* x, const int32_t* index, int64_t n, int64_t 
 void launch_argmax(const void* x, ElemType type, int64_t rows, int64_t cols, int32_t* out,
                    Stream stream);
 
+// ---- sampling (kernels/sample.cu) ----
+// Everything Backend::sample needs for one logits row; the id goes to *out (device).
+struct SampleArgs {
+  const void* logits = nullptr;  // [vocab] of `type`
+  ElemType type = ElemType::BF16;
+  int32_t vocab = 0;
+  const int32_t* banned_ids = nullptr;   // device, in range; set to −inf first
+  int32_t n_banned = 0;
+  const int32_t* penalty_ids = nullptr;  // device, distinct and in range
+  int32_t n_penalty = 0;
+  float penalty = 1.0f;
+  bool greedy = true;
+  bool apply_temperature = false;  // sampling with temperature != 1
+  float temperature = 1.0f;
+  int32_t top_k = 0;               // 0 or >= vocab: off
+  bool apply_top_p = false;        // sampling with top_p < 1
+  float top_p = 1.0f;
+  double uniform = 0.0;            // the draw in [0, 1)
+  float* work = nullptr;           // scratch [vocab] f32
+  double* weights = nullptr;       // scratch [vocab] f64 (top-p)
+  int32_t* out = nullptr;
+};
+// The CPU sampler's choice (text/sampler.h: sample_with_draw after the banned ids), one block.
+void launch_sample(const SampleArgs& args, Stream stream);
+
 // ---- attention (kernels/attention.cu) ----
 // Flash-style attention that never materialises scores. Work is cut into tiles of "flat rows":
 // flat row f = query * group + g is query `query` with head kv_head * group + g (group = n_heads /

@@ -3,10 +3,13 @@
 # naive references (emu/emu_test.cpp), optionally under AddressSanitizer (--asan) to catch
 # out-of-bounds accesses. A logic check for machines without a GPU (kernel index math, barriers,
 # warp shuffles, split-K combine); the GPU tests (tests/gpu) remain the real check. ~2 minutes.
+# A second program (emu/emu_sample_test.cpp) checks the sampling kernel against the CPU sampler
+# itself (model/src/text/sampler.cpp compiled in), id for id.
 # The only rewrite of the sources: `kernel<<<cfg>>>(args)` becomes `emu::launch(kernel, {cfg}, args)`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cuda_dir=$(dirname "$here")
+repo_dir=$(dirname "$cuda_dir")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/fake" "$work/kernels"
@@ -21,3 +24,7 @@ flags=(-std=c++20 -O1 -pthread -w)
 [ "${1:-}" = --asan ] && flags+=(-g -fsanitize=address,undefined)
 g++ "${flags[@]}" -I"$work/fake" -I"$work" "$here/emu/emu_test.cpp" "$work"/kernels/*.cpp -o "$work/emu_test"
 "$work/emu_test"
+g++ "${flags[@]}" -I"$work/fake" -I"$work" -I"$cuda_dir" -I"$repo_dir/model/include" -I"$repo_dir/model/src" \
+  "$here/emu/emu_sample_test.cpp" "$work/kernels/sample.cpp" "$repo_dir/model/src/text/sampler.cpp" \
+  "$repo_dir/model/src/core/error.cpp" -o "$work/emu_sample_test"
+"$work/emu_sample_test"

@@ -65,6 +65,7 @@ inline void __syncthreads() { emu::g_sync->block->arrive_and_wait(); }
 template <typename T> T __shfl_sync(unsigned, T v, int src) { return emu::shfl(v, src); }
 template <typename T> T __shfl_xor_sync(unsigned, T v, int mask) { return emu::shfl(v, (threadIdx.x % 32) ^ mask); }
 inline float __uint_as_float(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
+inline uint32_t __float_as_uint(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
 using std::min; using std::max;
 

@@ -28,6 +28,19 @@ enum class Op {
   Embedding, GatherRows, CopyRows, Argmax,
 };
 
+// Parameters of Backend::sample: Hugging Face's logits-processor order (spec §7.7), as the CPU
+// sampler (model/src/text/sampler.h) applies them.
+struct SampleParams {
+  bool greedy = true;
+  float temperature = 1.0f;         // applied when sampling and != 1
+  int top_k = 0;                    // 0 = off
+  float top_p = 1.0f;               // 1 = off
+  float repetition_penalty = 1.0f;  // 1 = off; once per distinct id of `history`
+  std::span<const int32_t> history;  // the running sequence (prompt + generated ids)
+  std::span<const int32_t> banned;   // ids set to −inf before anything else (min_new_tokens)
+  double uniform = 0.0;  // the draw in [0, 1) for the weighted pick (Sampler::draw); unused if greedy
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -84,6 +97,12 @@ class Backend {
                          int64_t n_rows) = 0;
   // Index of the maximum of each row of x[M, N] (first on ties).
   virtual std::vector<int32_t> argmax(const Tensor& x) = 0;
+  // The next token id from logits[1, V]: exactly vlm::sample_with_draw (model/src/text/sampler.h)
+  // on the row after `banned` ids are set to −inf, for the same params.uniform. The default
+  // (model/src/core/backend_sample.cpp) uses argmax() when nothing but the maximum matters, and
+  // otherwise copies the row to the host and runs the CPU sampler; a device backend may override
+  // it so that only the id crosses to the host (the CUDA backend does).
+  virtual int32_t sample(const Tensor& logits, const SampleParams& params);
 };
 
 // Number of worker threads for the CPU backend; 0 = hardware concurrency.

@@ -107,5 +107,10 @@ void check_copy_rows_args(const Tensor& src, int64_t src_row0, const Tensor& dst
                           int64_t n_rows);
 // x of any float dtype with non-empty rows.
 void check_argmax_args(const Tensor& x);
+// logits: one non-empty row of any float dtype; params under the CPU sampler's rules, which it
+// checks only where a step applies (sampling: temperature positive and finite unless 1, top_p in
+// [0, 1]; repetition_penalty positive unless 1; top_k <= 0 means off), and uniform in [0, 1).
+// Returns the vocabulary size (the row length). (model/src/core/backend_sample.cpp)
+int64_t check_sample_args(const Tensor& logits, const SampleParams& params);
 
 }  // namespace vlm

@@ -167,8 +167,9 @@ GenerateResult EngineImpl::generate(const GenerateRequest& request) {
   const std::vector<int32_t>& stop_ids =
       sampling.stop_ids.empty() ? generation_.eos_token_ids : sampling.stop_ids;
   const int64_t vocab = config_.text.vocab_size;
-  const bool host_logits = request.keep_logits || sampler.needs_host_logits() ||
-                           sampling.min_new_tokens > 0;
+  // Only keep_logits needs the whole row on the host; otherwise the backend chooses (on a device
+  // backend only the id crosses) with the same rules and draw as the host sampler.
+  const bool host_logits = request.keep_logits;
 
   IncrementalDecoder text_stream(tokenizer_, true);
   std::vector<int32_t> history = ids;
@@ -191,7 +192,16 @@ GenerateResult EngineImpl::generate(const GenerateRequest& request) {
       }
       next = sampler.next(row, history);
     } else {
-      next = backend_->argmax(logits).at(0);
+      SampleParams params;
+      params.greedy = sampler_options.greedy;
+      params.temperature = sampler_options.temperature;
+      params.top_k = sampler_options.top_k;
+      params.top_p = sampler_options.top_p;
+      params.repetition_penalty = sampler_options.repetition_penalty;
+      params.history = history;
+      if (step < sampling.min_new_tokens) params.banned = stop_ids;  // HF MinNewTokens
+      params.uniform = sampler_options.greedy ? 0.0 : sampler.draw();
+      next = backend_->sample(logits, params);
     }
     if (step == 0) result.timings.first_token_ms = ms_since(t_start);
     result.generated_ids.push_back(next);

@@ -85,12 +85,24 @@ bool Sampler::needs_host_logits() const {
   return !options_.greedy || options_.repetition_penalty != 1.0f;
 }
 
+double Sampler::draw() {
+  // Exactly the draw inside std::uniform_real_distribution<double> (libstdc++: canonical · (b − a)
+  // + a), so next() picks the same ids as before this split.
+  return std::generate_canonical<double, std::numeric_limits<double>::digits>(rng_);
+}
+
 int32_t Sampler::next(std::span<float> logits, std::span<const int32_t> history) {
-  apply_repetition_penalty(logits, history, options_.repetition_penalty);
-  if (options_.greedy) return argmax(logits);
-  if (options_.temperature != 1.0f) apply_temperature(logits, options_.temperature);
-  apply_top_k(logits, options_.top_k);
-  apply_top_p(logits, options_.top_p);
+  const double uniform = options_.greedy ? 0.0 : draw();
+  return sample_with_draw(logits, history, options_, uniform);
+}
+
+int32_t sample_with_draw(std::span<float> logits, std::span<const int32_t> history,
+                         const SamplerOptions& options, double uniform) {
+  apply_repetition_penalty(logits, history, options.repetition_penalty);
+  if (options.greedy) return argmax(logits);
+  if (options.temperature != 1.0f) apply_temperature(logits, options.temperature);
+  apply_top_k(logits, options.top_k);
+  apply_top_p(logits, options.top_p);
   const float max_logit = logits[static_cast<size_t>(argmax(logits))];
   std::vector<double> weights(logits.size());
   double total = 0.0;
@@ -98,7 +110,7 @@ int32_t Sampler::next(std::span<float> logits, std::span<const int32_t> history)
     weights[i] = logits[i] == kNegInf ? 0.0 : std::exp(static_cast<double>(logits[i]) - max_logit);
     total += weights[i];
   }
-  const double u = std::uniform_real_distribution<double>(0.0, total)(rng_);
+  const double u = uniform * (total - 0.0) + 0.0;
   double cumulative = 0.0;
   for (size_t i = 0; i < weights.size(); ++i) {
     cumulative += weights[i];

@@ -30,6 +30,12 @@ void apply_top_k(std::span<float> logits, int top_k);
 void apply_top_p(std::span<float> logits, float top_p);
 // Index of the first maximum.
 int32_t argmax(std::span<const float> logits);
+// The whole choice for one draw: penalty, then greedy argmax or temperature, top-k, top-p and the
+// weighted pick at u = uniform · (sum of the surviving weights), uniform in [0, 1) (what
+// std::uniform_real_distribution<double>(0, total) computes from its canonical draw).
+// Backend::sample (vlm/backend.h) and device samplers reproduce exactly this.
+int32_t sample_with_draw(std::span<float> logits, std::span<const int32_t> history,
+                         const SamplerOptions& options, double uniform);
 
 class Sampler {
  public:
@@ -38,6 +44,10 @@ class Sampler {
   int32_t next(std::span<float> logits, std::span<const int32_t> history);
   // Whether next() needs host logits beyond an argmax (penalty or sampling active).
   bool needs_host_logits() const;
+  // The canonical draw in [0, 1) that next() would use for its weighted pick (advances the RNG;
+  // next() draws once per call when not greedy). For choosing on a device (Backend::sample).
+  double draw();
+  const SamplerOptions& options() const { return options_; }
 
  private:
   SamplerOptions options_;
