@@ -1,26 +1,40 @@
 // Engine-backed runner (see engine_runner.h). The folder is checked before loading so the error a
-// user sees names the exact missing path rather than a generic load failure.
+// user sees names the exact missing path rather than a generic load failure. task=query windows go
+// through answer_query_window with the engine's localisation model (vlm/localize.h): the coarse
+// question at a quarter of the refine pass's pixel budget, as `vlm localize` lowers its first pass.
 #include "engine_runner.h"
 
+#include <algorithm>
 #include <filesystem>
 
+#include "query_window.h"
 #include "vlm/engine.h"
 #include "vlm/error.h"
 #include "vlm/preprocess.h"
+#include "vlm/tokenizer.h"
 
 namespace vlm::gst {
 namespace {
 
+constexpr int64_t kDefaultFramePixels = 602112;  // qwen-vl-utils' per-frame cap for short clips
+
 class EngineRunner final : public WindowRunner {
  public:
-  explicit EngineRunner(std::unique_ptr<Engine> engine) : engine_(std::move(engine)) {}
+  EngineRunner(std::unique_ptr<Engine> engine, Tokenizer tokenizer)
+      : engine_(std::move(engine)), tokenizer_(std::move(tokenizer)) {}
 
-  std::string run(const WindowJob& job, const CancelToken& cancel) override {
+  WindowAnswer run(const WindowJob& job, const CancelToken& cancel) override {
+    VLM_CHECK(!job.window.frames.empty(), InvalidInput, "window " << job.window.index << " has no frames");
+    if (job.task.task == Task::Query) return run_query(job, cancel);
+    return {describe(job, cancel), std::nullopt};
+  }
+
+ private:
+  std::string describe(const WindowJob& job, const CancelToken& cancel) {
     const Window& window = job.window;
-    VLM_CHECK(!window.frames.empty(), InvalidInput, "window " << window.index << " has no frames");
     std::vector<ImageRgb8> images;
     images.reserve(window.frames.size());
-    for (const FramePtr& frame : window.frames) images.push_back(frame->image);
+    for (const FramePtr& frame : window.media_order()) images.push_back(frame->image);
     VideoSamplingOptions sampling;
     sampling.fps = job.task.sample_fps;
     if (job.task.min_pixels > 0) sampling.min_pixels = job.task.min_pixels;
@@ -41,8 +55,19 @@ class EngineRunner final : public WindowRunner {
     return result.text;
   }
 
- private:
+  WindowAnswer run_query(const WindowJob& job, const CancelToken& cancel) {
+    const int64_t refine_pixels = job.task.max_pixels > 0 ? job.task.max_pixels : kDefaultFramePixels;
+    const int64_t factor = engine_->preprocessor().factor();
+    const int64_t coarse_pixels = std::max(refine_pixels / 4, 4 * factor * factor);
+    EngineLocalizeModel coarse(*engine_, tokenizer_, coarse_pixels, job.task.max_new_tokens);
+    EngineLocalizeModel refine(*engine_, tokenizer_, refine_pixels, job.task.max_new_tokens);
+    coarse.set_cancel(&cancel);
+    refine.set_cancel(&cancel);
+    return answer_query_window(coarse, refine, job);
+  }
+
   std::unique_ptr<Engine> engine_;
+  Tokenizer tokenizer_;
 };
 
 }  // namespace
@@ -56,7 +81,8 @@ std::unique_ptr<WindowRunner> make_engine_runner(const RunnerConfig& config) {
             "model file '" << (dir / "config.json").string() << "' does not exist");
   EngineOptions options;
   options.device = config.device;
-  return std::make_unique<EngineRunner>(Engine::load(dir, options));
+  std::unique_ptr<Engine> engine = Engine::load(dir, options);  // checks config, weights, tokenizer
+  return std::make_unique<EngineRunner>(std::move(engine), Tokenizer::from_file(dir / "tokenizer.json"));
 }
 
 }  // namespace vlm::gst

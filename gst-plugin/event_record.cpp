@@ -19,6 +19,7 @@ std::string to_json_line(const EventRecord& r) {
   j["window_start"] = static_cast<double>(r.window_start_ns) / 1e9;
   j["window_end"] = static_cast<double>(r.window_end_ns) / 1e9;
   j["frames"] = r.frames;
+  if (r.score) j["score"] = *r.score;
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 

@@ -1,10 +1,12 @@
 // One result in the schema every output of vlmdescribe shares (ARCHITECTURE.md §5): stream, kind
 // (window|event), start/end (seconds of stream time) and start_ns/end_ns, text, id, plus the
-// producing window's window_start/window_end/frames. Plain C++ so records can be built and
-// checked without GStreamer; the element turns them into metas, messages and events.
+// producing window's window_start/window_end/frames, and `score` for task=query results. Plain
+// C++ so records can be built and checked without GStreamer; the element turns them into metas,
+// messages and events.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace vlm::gst {
@@ -19,6 +21,7 @@ struct EventRecord {
   int64_t window_start_ns = 0;
   int64_t window_end_ns = 0;
   uint32_t frames = 0;
+  std::optional<double> score;  // task=query: probability that the window shows the query
   // Goes to the text_src pad: events, and windows whose answer held no event (not serialised).
   bool caption = false;
   bool is_event() const { return kind == "event"; }

@@ -38,6 +38,7 @@
 #include <string>
 
 #include "gstvlmdescribe_private.h"
+#include "vlm/localize.h"
 
 GST_DEBUG_CATEGORY (gst_vlm_describe_debug);
 #define GST_CAT_DEFAULT gst_vlm_describe_debug
@@ -62,6 +63,7 @@ enum {
   PROP_MAX_QUEUE,
   PROP_STREAM_ID,
   PROP_EVENTS_FILE,
+  PROP_QUERY_THRESHOLD,
   PROP_STATS,
 };
 
@@ -88,7 +90,7 @@ gst_vlm_describe_task_get_type (void)
   static const GEnumValue values[] = {
     {GST_VLM_DESCRIBE_TASK_DESCRIBE, "One description per window", "describe"},
     {GST_VLM_DESCRIBE_TASK_EVENTS, "Timestamped events per window (JSON answer, parsed)", "events"},
-    {GST_VLM_DESCRIBE_TASK_QUERY, "When does the prompt's event happen (times parsed)", "query"},
+    {GST_VLM_DESCRIBE_TASK_QUERY, "When does the prompt's event happen: each window scored, likely ones asked for start and end times", "query"},
     {0, nullptr, nullptr},
   };
   if (g_once_init_enter (&type)) {
@@ -143,13 +145,14 @@ WindowTask DescribeSettings::window_task () const
           "format with 'mm:ss.ff' format for time depiction." : prompt;
       break;
     case Task::Query:
-      t.prompt = "Give the query: '" + prompt + "', when does the described content occur in the video?";
+      t.prompt = vlm::localize_refine_prompt (prompt);  // the refine question, as `vlm localize`
       break;
   }
   t.sample_fps = sample_fps;
   t.min_pixels = min_pixels;
   t.max_pixels = max_pixels;
   t.max_new_tokens = max_new_tokens;
+  t.query_threshold = query_threshold;
   return t;
 }
 
@@ -209,6 +212,7 @@ gst_vlm_describe_set_property (GObject * object, guint prop_id, const GValue * v
       return;
     case PROP_STREAM_ID: s.stream_id = str (); break;
     case PROP_EVENTS_FILE: s.events_file = str (); break;
+    case PROP_QUERY_THRESHOLD: s.query_threshold = g_value_get_double (value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -242,6 +246,7 @@ gst_vlm_describe_get_property (GObject * object, guint prop_id, GValue * value, 
     case PROP_MAX_QUEUE: g_value_set_int (value, s.max_queue); break;
     case PROP_STREAM_ID: g_value_set_string (value, nullable (s.stream_id)); break;
     case PROP_EVENTS_FILE: g_value_set_string (value, nullable (s.events_file)); break;
+    case PROP_QUERY_THRESHOLD: g_value_set_double (value, s.query_threshold); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -362,6 +367,13 @@ gst_vlm_describe_class_init (GstVlmDescribeClass * klass)
       g_param_spec_string ("events-file", "Events file",
           "Append every result as one JSON object per line to this file (unset: no file)",
           nullptr, rw_ready));
+  g_object_class_install_property (gobject_class, PROP_QUERY_THRESHOLD,
+      g_param_spec_double ("query-threshold", "Query threshold",
+          "task=query: each window is first scored with the model's probability of answering "
+          "yes to \"does this clip show <prompt>?\" on every other sampled frame at a quarter of "
+          "the pixels; windows scoring at least this are then asked for start and end times on "
+          "all their frames. Every window's score is published (field score)",
+          0.0, 1.0, 0.5, rw_playing));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Counters: windows-submitted, windows-done, windows-dropped (live mode), "
@@ -374,7 +386,12 @@ gst_vlm_describe_class_init (GstVlmDescribeClass * klass)
       "Describes video with a Qwen2.5-VL model while passing it through unchanged; results as "
       "GstVlmEventMeta, vlm-event bus messages and custom events, and JSON Lines. Example: "
       "gst-launch-1.0 filesrc location=clip.mp4 ! decodebin ! videoconvert ! vlmdescribe "
-      "model=/models/Qwen2.5-VL-3B-Instruct task=events events-file=events.jsonl ! fakesink",
+      "model=/models/Qwen2.5-VL-3B-Instruct task=events events-file=events.jsonl ! fakesink. "
+      "Results come after the window they describe: to burn text_src into the video with "
+      "textoverlay (wait-text=true), put an unbounded queue on the video branch "
+      "(vlmdescribe name=d ! queue max-size-time=0 max-size-buffers=0 max-size-bytes=0 ! "
+      "textoverlay name=o ! ...  d.text_src ! o.text_sink); text_src sends GAP events so the "
+      "overlay never waits for text that will not come",
       "gst-vlm developers");
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);

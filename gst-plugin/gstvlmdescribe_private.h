@@ -33,6 +33,7 @@ struct DescribeSettings {
   int64_t min_pixels = 100352;  // 128·28·28, qwen-vl-utils VIDEO_MIN_PIXELS
   int64_t max_pixels = 0;       // 0 = qwen-vl-utils budget rule (602112 for short clips)
   int max_new_tokens = 128;
+  double query_threshold = 0.5;
   GstVlmDescribeMode mode = GST_VLM_DESCRIBE_MODE_AUTO;
   int max_queue = 2;
   std::string stream_id;  // empty = the element's name
@@ -53,6 +54,8 @@ struct DescribeState {
   std::atomic<bool> live{false};
   bool live_known = false;
   std::string stream;  // resolved stream id for this run
+  int direction = 1;   // of the current segment: sign of rate × applied_rate
+  double time_scale = 1.0;  // |rate × applied_rate|: running time -> media time elapsed
 
   // Lifetime of runner/worker: created in start(), destroyed in stop().
   std::mutex lifecycle_mutex;
@@ -66,6 +69,7 @@ struct DescribeState {
   // Results: produced on the worker thread, consumed on the streaming thread.
   std::mutex results_mutex;
   std::deque<EventRecord> outgoing;
+  std::optional<int64_t> text_gap_until_ns;  // stream time text_src may gap up to (see publish)
   EventMerger merger;
   std::ofstream events_file;
   uint64_t windows_published = 0;

@@ -4,6 +4,7 @@
  * and file from the worker thread; meta and custom event on the streaming thread). Every entry
  * point catches vlm::Error and std::exception: nothing unwinds through GLib frames. */
 #include <cerrno>
+#include <cmath>
 #include <exception>
 
 #include "gst/vlm/gstvlmeventmeta.h"
@@ -21,7 +22,7 @@ DescribeState& state_of (GstBaseTransform* trans) { return *GST_VLM_DESCRIBE (tr
 
 GstStructure* record_structure (const EventRecord& r)
 {
-  return gst_structure_new (GST_VLM_EVENT_STRUCTURE_NAME,
+  GstStructure* s = gst_structure_new (GST_VLM_EVENT_STRUCTURE_NAME,
       "stream", G_TYPE_STRING, r.stream.c_str (),
       "kind", G_TYPE_STRING, r.kind.c_str (),
       "id", G_TYPE_STRING, r.id.c_str (),
@@ -33,16 +34,32 @@ GstStructure* record_structure (const EventRecord& r)
       "window_start", G_TYPE_DOUBLE, static_cast<double> (r.window_start_ns) / GST_SECOND,
       "window_end", G_TYPE_DOUBLE, static_cast<double> (r.window_end_ns) / GST_SECOND,
       "frames", G_TYPE_UINT, static_cast<guint> (r.frames), nullptr);
+  if (r.score)
+    gst_structure_set (s, "score", G_TYPE_DOUBLE, *r.score, nullptr);
+  return s;
+}
+
+/* Once window k is answered (or has failed), no later text starts before Window::later_text_from
+ * (the next grid window, or a new grid after k's last frame): text_src says "nothing before that"
+ * so that textoverlay with wait-text=true lets the video through. Forward playback only (reverse
+ * text runs backwards and is not gapped). Under results_mutex. */
+void note_text_progress (DescribeState& st, const WindowJob& job)
+{
+  if (job.window.direction < 0 || job.window.frames.empty ())
+    return;
+  const int64_t until = job.window.later_text_from_stream_ns ();
+  st.text_gap_until_ns = std::max (st.text_gap_until_ns.value_or (until), until);
 }
 
 /* Worker thread: publish on the bus and in the file at once, queue for the streaming thread. */
-void publish (GstVlmDescribe* self, const WindowJob& job, const std::string& text)
+void publish (GstVlmDescribe* self, const WindowJob& job, const WindowAnswer& answer)
 {
   DescribeState& st = *self->state;
   std::vector<EventRecord> records;
   {
     std::lock_guard<std::mutex> lock (st.results_mutex);
-    records = window_records (job, text, st.stream, st.merger);
+    records = window_records (job, answer, st.stream, st.merger);
+    note_text_progress (st, job);
     for (const EventRecord& r : records) {
       if (st.events_file.is_open ()) {
         st.events_file << to_json_line (r) << '\n';
@@ -61,6 +78,10 @@ void publish (GstVlmDescribe* self, const WindowJob& job, const std::string& tex
 
 void report_failure (GstVlmDescribe* self, const WindowJob& job, const vlm::Error& error)
 {
+  {
+    std::lock_guard<std::mutex> lock (self->state->results_mutex);
+    note_text_progress (*self->state, job);
+  }
   GST_ELEMENT_WARNING (self, LIBRARY, FAILED,
       ("Inference failed for window %" G_GUINT64_FORMAT ".", job.window.index),
       ("%s", error.what ()));
@@ -73,20 +94,27 @@ void push_outgoing (GstBaseTransform* trans, GstBuffer* buffer)
   if (buffer != nullptr && !gst_buffer_is_writable (buffer))
     return;  // results arrived after prepare_output_buffer: they ride on the next buffer
   std::deque<EventRecord> records;
+  std::optional<int64_t> text_gap_until;
   {
     std::lock_guard<std::mutex> lock (st.results_mutex);
     records.swap (st.outgoing);
+    text_gap_until = st.text_gap_until_ns;
   }
   for (const EventRecord& r : records) {
     gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (trans),
         gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, record_structure (r)));
     if (r.caption)
       st.text->push_text (r.text.c_str (), r.start_ns, r.end_ns);
-    if (buffer != nullptr)
-      gst_buffer_add_vlm_event_meta (buffer, r.stream.c_str (),
+    if (buffer != nullptr) {
+      GstVlmEventMeta* meta = gst_buffer_add_vlm_event_meta (buffer, r.stream.c_str (),
           r.is_event () ? GST_VLM_EVENT_KIND_EVENT : GST_VLM_EVENT_KIND_WINDOW, r.id.c_str (),
           r.text.c_str (), r.start_ns, r.end_ns, r.window_start_ns, r.window_end_ns, r.frames);
+      if (meta != nullptr && r.score)
+        meta->score = *r.score;
+    }
   }
+  if (text_gap_until)
+    st.text->advance_to (*text_gap_until);
 }
 
 void submit_windows (GstBaseTransform* trans, std::vector<Window> windows)
@@ -205,6 +233,7 @@ GstFlowReturn transform_ip_impl (GstBaseTransform* trans, GstBuffer* buffer)
     if (st.builder)
       break_windows (trans, "window, stride or sample-fps changed");
     st.builder = std::make_unique<WindowBuilder> (spec);
+    st.builder->set_direction (st.direction);
   }
 
   const GstClockTime pts = GST_BUFFER_PTS (buffer);
@@ -215,7 +244,9 @@ GstFlowReturn transform_ip_impl (GstBaseTransform* trans, GstBuffer* buffer)
     const GstSegment* segment = &trans->segment;
     const GstClockTime rt = gst_segment_to_running_time (segment, GST_FORMAT_TIME, pts);
     if (GST_CLOCK_TIME_IS_VALID (rt)) {
-      const int64_t running = static_cast<int64_t> (rt);
+      // Media time elapsed (see WindowFrame): equals the running time at rate 1.
+      const int64_t running = st.time_scale == 1.0 ? static_cast<int64_t> (rt)
+          : static_cast<int64_t> (std::llround (static_cast<double> (rt) * st.time_scale));
       const GstClockTime stream = gst_segment_to_stream_time (segment, GST_FORMAT_TIME, pts);
       if (st.last_running_ns) {
         if (running < *st.last_running_ns)
@@ -255,12 +286,15 @@ gst_vlm_describe_start (GstBaseTransform * trans)
   st.builder.reset ();
   st.last_running_ns.reset ();
   st.live_known = false;
+  st.direction = 1;
+  st.time_scale = 1.0;
   st.text->reset ();
   st.stream = settings.stream_id.empty () ? std::string (GST_OBJECT_NAME (self)) : settings.stream_id;
   {
     std::lock_guard<std::mutex> lock (st.results_mutex);
     st.outgoing.clear ();
     st.merger.clear ();
+    st.text_gap_until_ns.reset ();
   }
   gst_base_transform_set_passthrough (trans, settings.model.empty ());
   if (settings.model.empty ()) {
@@ -283,7 +317,7 @@ gst_vlm_describe_start (GstBaseTransform * trans)
     st.last_stats = WorkerStats ();
     st.runner = runner;
     st.worker = std::make_unique<Worker> (runner, static_cast<size_t> (settings.max_queue),
-        [self] (const WindowJob& job, const std::string& text) { publish (self, job, text); },
+        [self] (const WindowJob& job, const WindowAnswer& answer) { publish (self, job, answer); },
         [self] (const WindowJob& job, const vlm::Error& error) { report_failure (self, job, error); });
   } catch (const vlm::Error& e) {
     if (e.code () == vlm::ErrorCode::NotFound)
@@ -411,6 +445,18 @@ gst_vlm_describe_sink_event (GstBaseTransform * trans, GstEvent * event)
         break_windows (trans, "new segment");
         GstSegment segment;
         gst_event_copy_segment (event, &segment);
+        const double rate = segment.rate * segment.applied_rate;
+        st.direction = rate < 0 ? -1 : 1;
+        st.time_scale = std::abs (rate) > 0 ? std::abs (rate) : 1.0;
+        if (st.builder)
+          st.builder->set_direction (st.direction);
+        if (rate != 1.0)
+          GST_DEBUG_OBJECT (trans, "segment rate %g x applied rate %g: windows span %s media time",
+              segment.rate, segment.applied_rate, rate < 0 ? "reversed" : "scaled");
+        {
+          std::lock_guard<std::mutex> lock (st.results_mutex);
+          st.text_gap_until_ns.reset ();  // text positions start over with the segment
+        }
         if (segment.format == GST_FORMAT_TIME)
           st.text->on_segment (segment);
         break;

@@ -81,6 +81,7 @@ void TextOutput::reset() {
   caps_sent_ = false;
   stream_started_ = false;
   have_segment_ = false;
+  position_ = GST_CLOCK_TIME_NONE;
 }
 
 void TextOutput::on_stream_start(GstEvent* video_stream_start) {
@@ -114,6 +115,7 @@ void TextOutput::on_segment(const GstSegment& segment) {
     std::lock_guard<std::mutex> lock(mutex_);
     segment_ = segment;
     have_segment_ = true;
+    position_ = GST_CLOCK_TIME_NONE;
   }
   enqueue(GST_MINI_OBJECT_CAST(gst_event_new_segment(&segment)));
   // A sparse stream: say "nothing yet" so sinks can preroll without a text buffer.
@@ -121,15 +123,36 @@ void TextOutput::on_segment(const GstSegment& segment) {
   if (GST_CLOCK_TIME_IS_VALID(at)) enqueue(GST_MINI_OBJECT_CAST(gst_event_new_gap(at, 0)));
 }
 
+std::optional<GstClockTime> TextOutput::to_position_locked(int64_t stream_ns) const {
+  if (!have_segment_ || !caps_sent_) return std::nullopt;
+  const auto stream = static_cast<guint64>(std::max<int64_t>(stream_ns, 0));
+  guint64 position = 0;
+  const int sign = gst_segment_position_from_stream_time_full(&segment_, GST_FORMAT_TIME, stream, &position);
+  return sign > 0 ? position : stream;
+}
+
+void TextOutput::advance_to(int64_t stream_ns) {
+  GstEvent* gap = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const std::optional<GstClockTime> until = to_position_locked(stream_ns);
+    if (!until || segment_.rate < 0) return;
+    const GstClockTime from = GST_CLOCK_TIME_IS_VALID(position_) ? position_ : segment_.start;
+    if (*until <= from) return;
+    gap = gst_event_new_gap(from, *until - from);
+    position_ = *until;
+  }
+  enqueue(GST_MINI_OBJECT_CAST(gap));
+}
+
 void TextOutput::push_text(const char* text, int64_t start_stream_ns, int64_t end_stream_ns) {
   GstClockTime pts;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!have_segment_ || !caps_sent_) return;
-    guint64 position = 0;
-    const int sign = gst_segment_position_from_stream_time_full(
-        &segment_, GST_FORMAT_TIME, static_cast<guint64>(std::max<int64_t>(start_stream_ns, 0)), &position);
-    pts = sign > 0 ? position : static_cast<GstClockTime>(std::max<int64_t>(start_stream_ns, 0));
+    const std::optional<GstClockTime> position = to_position_locked(start_stream_ns);
+    if (!position) return;
+    pts = *position;
+    if (!GST_CLOCK_TIME_IS_VALID(position_) || pts > position_) position_ = pts;
   }
   const gsize size = std::strlen(text);
   GstBuffer* buffer = gst_buffer_new_allocate(nullptr, size, nullptr);

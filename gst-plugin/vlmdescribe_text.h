@@ -3,6 +3,9 @@
 // consumers. It is a sparse stream: a GAP event after each segment lets sinks preroll, and the
 // pad has its own task and queue so a downstream element that blocks on text (textoverlay waits
 // for the video to catch up) never blocks the video streaming thread or the inference worker.
+// Results come after the window they describe, so a consumer that waits for text (textoverlay's
+// default wait-text=true) needs the video delayed by a queue in front of it; advance_to() sends
+// GAP events up to the time before which no more text can come, so that waiting always ends.
 #pragma once
 
 #include <gst/gst.h>
@@ -10,6 +13,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 
 namespace vlm::gst {
 
@@ -27,6 +31,8 @@ class TextOutput {
   void on_caps();
   void on_segment(const GstSegment& segment);
   void push_text(const char* text, int64_t start_stream_ns, int64_t end_stream_ns);
+  // No text will start before `stream_ns`: a GAP from the last position up to it, if it is later.
+  void advance_to(int64_t stream_ns);
   void on_eos();
   // Flush events are forwarded at once (not queued).
   void flush_start();
@@ -47,6 +53,8 @@ class TextOutput {
   bool stream_started_ = false;
   GstSegment segment_{};
   bool have_segment_ = false;
+  GstClockTime position_ = GST_CLOCK_TIME_NONE;  // latest text PTS or gap end sent (segment time)
+  std::optional<GstClockTime> to_position_locked(int64_t stream_ns) const;
 };
 
 }  // namespace vlm::gst

@@ -12,8 +12,10 @@
 
 namespace vlm::gst {
 
-// One sampled frame. running_ns orders frames and drives sampling (monotonic within a segment);
-// stream_ns is what results report (positions in the media, survive seeks).
+// One sampled frame. running_ns orders frames and drives sampling: it is the running time scaled
+// by the segment's |rate × applied_rate|, i.e. media time elapsed, so windows and sample rates mean
+// media seconds at any playback rate (it equals the running time at rate 1) and it increases in
+// reverse playback too. stream_ns is what results report (positions in the media, survive seeks).
 struct WindowFrame {
   ImageRgb8 image;
   int64_t running_ns = 0;
@@ -25,17 +27,35 @@ using FramePtr = std::shared_ptr<const WindowFrame>;
 
 struct Window {
   uint64_t index = 0;         // per element, never reused (window ids are built from it)
-  int64_t start_rt_ns = 0;    // grid start (running time)
+  int64_t start_rt_ns = 0;    // grid start (running_ns scale)
   int64_t end_rt_ns = 0;      // grid end, or last frame + one sample interval for a partial window
   bool partial = false;       // closed early (EOS, new segment, gap, resolution change…)
-  std::vector<FramePtr> frames;
+  int direction = 1;          // -1: reverse playback, stream time decreases as frames arrive
+  int64_t stride_ns = 0;      // the grid's stride
+  std::vector<FramePtr> frames;  // in arrival order
 
-  // Running -> stream time of this window (constant within a segment at rate 1).
-  int64_t stream_offset_ns() const {
-    return frames.empty() ? 0 : frames.front()->stream_ns - frames.front()->running_ns;
+  // Stream time at a point of the grid (running_ns scale), anchored on the first frame.
+  int64_t stream_at(int64_t grid_ns) const {
+    if (frames.empty()) return grid_ns;
+    return frames.front()->stream_ns + direction * (grid_ns - frames.front()->running_ns);
   }
-  int64_t start_stream_ns() const { return start_rt_ns + stream_offset_ns(); }
-  int64_t end_stream_ns() const { return end_rt_ns + stream_offset_ns(); }
+  // The window's bounds in stream time, earliest first whatever the playback direction.
+  int64_t start_stream_ns() const {
+    return direction >= 0 ? stream_at(start_rt_ns) : stream_at(end_rt_ns);
+  }
+  int64_t end_stream_ns() const {
+    return direction >= 0 ? stream_at(end_rt_ns) : stream_at(start_rt_ns);
+  }
+  // Forward playback: no window answered after this one starts before this stream time (the next
+  // window of the grid starts a stride later; a new grid starts at or after this one's last frame).
+  int64_t later_text_from_stream_ns() const {
+    if (frames.empty()) return start_stream_ns();
+    return stream_at(std::min(start_rt_ns + stride_ns, frames.back()->running_ns));
+  }
+  // The frames as the media plays forward: what the model sees (reverse playback is un-reversed).
+  std::vector<FramePtr> media_order() const {
+    return direction >= 0 ? frames : std::vector<FramePtr>(frames.rbegin(), frames.rend());
+  }
 };
 
 enum class Task { Describe, Events, Query };
@@ -50,6 +70,7 @@ struct WindowTask {
   int64_t min_pixels = 0;      // 0 = the reference default
   int64_t max_pixels = 0;      // 0 = the reference budget rule
   int max_new_tokens = 128;
+  double query_threshold = 0.5;  // Task::Query: windows scoring at least this are refined
 };
 
 struct WindowJob {
@@ -58,8 +79,9 @@ struct WindowJob {
   uint64_t epoch = 0;  // flush generation it belongs to; results of older epochs are discarded
 };
 
-// Start time (seconds from the window's first frame, model time 0) of each temporal patch, from
-// the frames' real running times: what the engine receives as VisionItem::patch_start_seconds.
+// Start time (seconds from the window's first frame in media order, model time 0) of each temporal
+// patch, from the frames' real stream times: what the engine receives as
+// VisionItem::patch_start_seconds.
 std::vector<double> patch_start_seconds(const Window& window, int temporal_patch_size = 2);
 
 }  // namespace vlm::gst

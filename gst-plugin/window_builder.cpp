@@ -16,6 +16,8 @@ WindowBuilder::WindowBuilder(const WindowSpec& spec) : spec_(spec), sampler_(spe
 
 Window WindowBuilder::collect(int64_t k) const {
   Window window;
+  window.direction = direction_;
+  window.stride_ns = spec_.stride_ns;
   window.start_rt_ns = start_of(k);
   window.end_rt_ns = end_of(k);
   for (const FramePtr& frame : frames_)
@@ -91,7 +93,7 @@ void WindowBuilder::reset() {
 std::vector<double> patch_start_seconds(const Window& window, int temporal_patch_size) {
   std::vector<int64_t> times;
   times.reserve(window.frames.size());
-  for (const FramePtr& frame : window.frames) times.push_back(frame->running_ns);
+  for (const FramePtr& frame : window.media_order()) times.push_back(frame->stream_ns);
   if (times.empty()) return {};
   return temporal_patch_starts(times, times.front(), temporal_patch_size);
 }

@@ -36,6 +36,9 @@ class WindowBuilder {
   std::vector<Window> finish();
   // Drops pending frames and starts a new grid (flush).
   void reset();
+  // Playback direction of the frames that follow (-1: reverse); windows carry it (see Window).
+  // Call after finish() when a new segment changes it.
+  void set_direction(int direction) { direction_ = direction < 0 ? -1 : 1; }
 
   const WindowSpec& spec() const { return spec_; }
   int64_t sample_interval_ns() const { return sampler_.interval_ns(); }
@@ -55,6 +58,7 @@ class WindowBuilder {
   std::deque<FramePtr> frames_;
   std::optional<int64_t> covered_until_ns_;  // last frame time inside an emitted window
   uint64_t next_index_ = 0;                  // survives reset(): window ids stay unique
+  int direction_ = 1;
 };
 
 }  // namespace vlm::gst

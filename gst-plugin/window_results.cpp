@@ -100,6 +100,7 @@ bool EventMerger::merge(EventRecord& candidate, const std::string& stream) {
     known.window_start_ns = candidate.window_start_ns;
     known.window_end_ns = candidate.window_end_ns;
     known.frames = candidate.frames;
+    if (candidate.score && (!known.score || *candidate.score > *known.score)) known.score = candidate.score;
     candidate = known;
     return true;
   }
@@ -109,7 +110,7 @@ bool EventMerger::merge(EventRecord& candidate, const std::string& stream) {
   return true;
 }
 
-std::vector<EventRecord> window_records(const WindowJob& job, const std::string& answer,
+std::vector<EventRecord> window_records(const WindowJob& job, const WindowAnswer& answer,
                                         const std::string& stream, EventMerger& merger) {
   const Window& w = job.window;
   std::vector<EventRecord> out;
@@ -117,16 +118,25 @@ std::vector<EventRecord> window_records(const WindowJob& job, const std::string&
   window.stream = stream;
   window.kind = "window";
   window.id = (stream.empty() ? "" : stream + "-") + "w" + std::to_string(w.index);
-  window.text = trimmed(valid_utf8(answer));
+  window.text = trimmed(valid_utf8(answer.text));
+  window.score = answer.score;
   window.start_ns = window.window_start_ns = w.start_stream_ns();
   window.end_ns = window.window_end_ns = w.end_stream_ns();
   window.frames = static_cast<uint32_t>(w.frames.size());
-  window.caption = true;
+  window.caption = !window.text.empty();
   out.push_back(window);
-  if (job.task.task == Task::Describe || w.frames.empty()) return out;
+  if (job.task.task == Task::Describe || w.frames.empty() || window.text.empty()) return out;
 
-  const int64_t origin = w.frames.front()->stream_ns;  // model time 0
-  const std::vector<ParsedEvent> parsed_events = parse_events(answer);
+  const int64_t origin = w.media_order().front()->stream_ns;  // model time 0
+  std::vector<ParsedEvent> parsed_events = parse_events(answer.text);
+  if (parsed_events.empty() && job.task.task == Task::Query) {
+    // Refined but no times in the answer: the query's span is the window, as `vlm localize` falls
+    // back to a candidate's coarse bounds.
+    ParsedEvent whole;
+    whole.start_seconds = static_cast<double>(window.window_start_ns - origin) / 1e9;
+    whole.end_seconds = static_cast<double>(window.window_end_ns - origin) / 1e9;
+    parsed_events.push_back(whole);
+  }
   if (!parsed_events.empty()) out.front().caption = false;  // its events are the captions
   for (const ParsedEvent& parsed : parsed_events) {
     EventRecord event = window;

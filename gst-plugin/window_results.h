@@ -2,7 +2,9 @@
 // the answer (so unparseable output is never lost), and for the events/query tasks one "event"
 // record per parsed event, its window-relative times mapped to stream time (model time 0 = the
 // window's first frame, spec §4.5). Overlapping windows see the same event; EventMerger keeps one
-// event per happening with a stable id, re-publishing it only when its span grows.
+// event per happening with a stable id, re-publishing it only when its span grows. task=query:
+// records carry the window's score; a refined window whose answer has no times gives one event
+// over the whole window; a window under the threshold gives only its (empty, scored) window record.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 
 #include "event_record.h"
 #include "window.h"
+#include "window_runner.h"
 
 namespace vlm::gst {
 
@@ -31,7 +34,7 @@ class EventMerger {
 // at least half of their words shared).
 bool similar_text(const std::string& a, const std::string& b);
 
-std::vector<EventRecord> window_records(const WindowJob& job, const std::string& answer,
+std::vector<EventRecord> window_records(const WindowJob& job, const WindowAnswer& answer,
                                         const std::string& stream, EventMerger& merger);
 
 }  // namespace vlm::gst

@@ -70,7 +70,7 @@ void FairTurns::release() {
   changed_.notify_all();
 }
 
-std::string SharedRunner::run(const WindowJob& job, const CancelToken& cancel) {
+WindowAnswer SharedRunner::run(const WindowJob& job, const CancelToken& cancel) {
   if (!turns_.acquire(cancel)) VLM_THROW(Cancelled, "window " << job.window.index << " cancelled while waiting");
   struct Release {
     FairTurns& turns;

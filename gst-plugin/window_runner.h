@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -18,13 +19,20 @@
 
 namespace vlm::gst {
 
+// What a window's question produced: the model's text (kept even when it parses to nothing) and,
+// for task=query, the coarse question's probability that the window shows the query (the text is
+// empty when that score stayed under the threshold and no refine question was asked).
+struct WindowAnswer {
+  std::string text;
+  std::optional<double> score;
+};
+
 // Answers one window. run() is called by one worker thread at a time per runner (the registry
-// serialises); it returns the model's text, throws vlm::Error on failure and
-// Error(Cancelled) when `cancel` fired.
+// serialises); it throws vlm::Error on failure and Error(Cancelled) when `cancel` fired.
 class WindowRunner {
  public:
   virtual ~WindowRunner() = default;
-  virtual std::string run(const WindowJob& job, const CancelToken& cancel) = 0;
+  virtual WindowAnswer run(const WindowJob& job, const CancelToken& cancel) = 0;
 };
 
 struct RunnerConfig {
@@ -63,7 +71,7 @@ class SharedRunner {
  public:
   explicit SharedRunner(std::unique_ptr<WindowRunner> runner) : runner_(std::move(runner)) {}
   // Takes a turn, runs, releases. Throws like WindowRunner::run.
-  std::string run(const WindowJob& job, const CancelToken& cancel);
+  WindowAnswer run(const WindowJob& job, const CancelToken& cancel);
 
  private:
   std::unique_ptr<WindowRunner> runner_;

@@ -11,111 +11,123 @@ namespace vlm::gst {
 
 Worker::Worker(std::shared_ptr<SharedRunner> runner, size_t max_queue, OnResult on_result,
                OnFailure on_failure)
-    : runner_(std::move(runner)),
-      on_result_(std::move(on_result)),
-      on_failure_(std::move(on_failure)),
-      max_queue_(std::max<size_t>(1, max_queue)) {
-  thread_ = std::thread([this] { loop(); });
+    : shared_(std::make_shared<Shared>()) {
+  shared_->runner = std::move(runner);
+  shared_->on_result = std::move(on_result);
+  shared_->on_failure = std::move(on_failure);
+  shared_->max_queue = std::max<size_t>(1, max_queue);
+  thread_ = std::thread([shared = shared_] { loop(shared); });
 }
 
 Worker::~Worker() { stop(); }
 
 Worker::Submitted Worker::submit(WindowJob job, bool live) {
-  std::unique_lock<std::mutex> lock(mutex_);
+  Shared& s = *shared_;
+  std::unique_lock<std::mutex> lock(s.mutex);
   Submitted outcome = Submitted::Queued;
   if (live) {
-    if (flushing_ || stopping_) return Submitted::Refused;
-    while (queue_.size() >= max_queue_) {
-      queue_.pop_front();
-      ++stats_.dropped;
+    if (s.flushing || s.stopping) return Submitted::Refused;
+    while (s.queue.size() >= s.max_queue) {
+      s.queue.pop_front();
+      ++s.stats.dropped;
       outcome = Submitted::QueuedDroppingOldest;
     }
   } else {
-    changed_.wait(lock, [&] { return flushing_ || stopping_ || queue_.size() < max_queue_; });
-    if (flushing_ || stopping_) return Submitted::Refused;
+    s.changed.wait(lock, [&] { return s.flushing || s.stopping || s.queue.size() < s.max_queue; });
+    if (s.flushing || s.stopping) return Submitted::Refused;
   }
-  job.epoch = epoch_;
-  queue_.push_back(std::move(job));
-  ++stats_.submitted;
-  stats_.pending = queue_.size();
+  job.epoch = s.epoch;
+  s.queue.push_back(std::move(job));
+  ++s.stats.submitted;
+  s.stats.pending = s.queue.size();
   lock.unlock();
-  changed_.notify_all();
+  s.changed.notify_all();
   return outcome;
 }
 
 void Worker::set_flushing(bool flushing) {
+  Shared& s = *shared_;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    flushing_ = flushing;
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.flushing = flushing;
     if (flushing) {
-      stats_.discarded += queue_.size();
-      queue_.clear();
-      stats_.pending = 0;
-      cancel_.cancel();
+      s.stats.discarded += s.queue.size();
+      s.queue.clear();
+      s.stats.pending = 0;
+      s.cancel.cancel();
     } else {
-      ++epoch_;
+      ++s.epoch;
     }
   }
-  changed_.notify_all();
+  s.changed.notify_all();
 }
 
 bool Worker::drain() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  changed_.wait(lock, [&] { return flushing_ || stopping_ || (queue_.empty() && !stats_.busy); });
-  return !flushing_ && !stopping_;
+  Shared& s = *shared_;
+  std::unique_lock<std::mutex> lock(s.mutex);
+  s.changed.wait(lock, [&] { return s.flushing || s.stopping || (s.queue.empty() && !s.stats.busy); });
+  return !s.flushing && !s.stopping;
 }
 
 void Worker::stop() {
+  Shared& s = *shared_;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-    stats_.discarded += queue_.size();
-    queue_.clear();
-    stats_.pending = 0;
-    cancel_.cancel();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.stopping = true;
+    s.stats.discarded += s.queue.size();
+    s.queue.clear();
+    s.stats.pending = 0;
+    s.cancel.cancel();
   }
-  changed_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  s.changed.notify_all();
+  if (!thread_.joinable()) return;
+  if (thread_.get_id() == std::this_thread::get_id()) {
+    thread_.detach();  // called from a callback: the loop ends on its own copy of the shared block
+  } else {
+    thread_.join();
+  }
 }
 
 void Worker::set_max_queue(size_t max_queue) {
+  Shared& s = *shared_;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    max_queue_ = std::max<size_t>(1, max_queue);
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.max_queue = std::max<size_t>(1, max_queue);
   }
-  changed_.notify_all();
+  s.changed.notify_all();
 }
 
 WorkerStats Worker::stats() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return stats_;
+  std::lock_guard<std::mutex> lock(shared_->mutex);
+  return shared_->stats;
 }
 
-void Worker::loop() {
+void Worker::loop(const std::shared_ptr<Shared>& shared) {
+  Shared& s = *shared;
   while (true) {
     WindowJob job;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      changed_.wait(lock, [&] { return stopping_ || (!flushing_ && !queue_.empty()); });
-      if (stopping_) return;
-      job = std::move(queue_.front());
-      queue_.pop_front();
-      stats_.pending = queue_.size();
-      stats_.busy = true;
-      cancel_.reset();
+      std::unique_lock<std::mutex> lock(s.mutex);
+      s.changed.wait(lock, [&] { return s.stopping || (!s.flushing && !s.queue.empty()); });
+      if (s.stopping) return;
+      job = std::move(s.queue.front());
+      s.queue.pop_front();
+      s.stats.pending = s.queue.size();
+      s.stats.busy = true;
+      s.cancel.reset();
     }
-    changed_.notify_all();  // room in the queue for a waiting submitter
+    s.changed.notify_all();  // room in the queue for a waiting submitter
 
     enum class Outcome { Done, Cancelled, Failed } outcome = Outcome::Done;
     try {
-      const std::string text = runner_->run(job, cancel_);
+      const WindowAnswer answer = s.runner->run(job, s.cancel);
       bool current;
       {
-        std::lock_guard<std::mutex> lock(mutex_);
-        current = job.epoch == epoch_ && !flushing_ && !stopping_;
+        std::lock_guard<std::mutex> lock(s.mutex);
+        current = job.epoch == s.epoch && !s.flushing && !s.stopping;
       }
       if (current) {
-        on_result_(job, text);
+        s.on_result(job, answer);
       } else {
         outcome = Outcome::Cancelled;
       }
@@ -124,21 +136,21 @@ void Worker::loop() {
         outcome = Outcome::Cancelled;
       } else {
         outcome = Outcome::Failed;
-        on_failure_(job, error);
+        s.on_failure(job, error);
       }
     } catch (const std::exception& error) {
       outcome = Outcome::Failed;
-      on_failure_(job, Error(ErrorCode::Internal, error.what()));
+      s.on_failure(job, Error(ErrorCode::Internal, error.what()));
     }
 
     {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stats_.busy = false;
-      if (outcome == Outcome::Done) ++stats_.done;
-      if (outcome == Outcome::Cancelled) ++stats_.cancelled;
-      if (outcome == Outcome::Failed) ++stats_.failed;
+      std::lock_guard<std::mutex> lock(s.mutex);
+      s.stats.busy = false;
+      if (outcome == Outcome::Done) ++s.stats.done;
+      if (outcome == Outcome::Cancelled) ++s.stats.cancelled;
+      if (outcome == Outcome::Failed) ++s.stats.failed;
     }
-    changed_.notify_all();
+    s.changed.notify_all();
   }
 }
 

@@ -3,6 +3,10 @@
 // Live mode: submit() never waits; when full, the oldest pending window is dropped and counted.
 // A flush discards pending windows and cancels the running generation; results of a window that
 // belongs to an earlier flush epoch are never delivered. Callbacks run on the worker thread.
+// The queue and counters live in a block shared by the Worker and its thread, so stop() may be
+// called from inside a callback (an application's bus sync handler setting the pipeline to NULL
+// runs on the worker thread): the thread is then detached instead of joining itself, and it
+// finishes its loop on the shared block after the Worker object is gone.
 #pragma once
 
 #include <condition_variable>
@@ -31,7 +35,7 @@ struct WorkerStats {
 
 class Worker {
  public:
-  using OnResult = std::function<void(const WindowJob& job, const std::string& text)>;
+  using OnResult = std::function<void(const WindowJob& job, const WindowAnswer& answer)>;
   using OnFailure = std::function<void(const WindowJob& job, const Error& error)>;
 
   enum class Submitted { Queued, QueuedDroppingOldest, Refused };
@@ -55,20 +59,23 @@ class Worker {
   WorkerStats stats() const;
 
  private:
-  void loop();
+  struct Shared {
+    std::shared_ptr<SharedRunner> runner;
+    OnResult on_result;
+    OnFailure on_failure;
+    mutable std::mutex mutex;
+    std::condition_variable changed;
+    std::deque<WindowJob> queue;
+    size_t max_queue = 1;
+    bool flushing = false;
+    bool stopping = false;
+    uint64_t epoch = 0;
+    CancelToken cancel;
+    WorkerStats stats;
+  };
+  static void loop(const std::shared_ptr<Shared>& shared);
 
-  std::shared_ptr<SharedRunner> runner_;
-  OnResult on_result_;
-  OnFailure on_failure_;
-  mutable std::mutex mutex_;
-  std::condition_variable changed_;
-  std::deque<WindowJob> queue_;
-  size_t max_queue_;
-  bool flushing_ = false;
-  bool stopping_ = false;
-  uint64_t epoch_ = 0;
-  CancelToken cancel_;
-  WorkerStats stats_;
+  std::shared_ptr<Shared> shared_;
   std::thread thread_;
 };
 

@@ -17,6 +17,7 @@ gst_vlm_event_meta_init (GstMeta * meta, gpointer params, GstBuffer * buffer)
   m->start_ns = m->end_ns = 0;
   m->window_start_ns = m->window_end_ns = 0;
   m->frames = 0;
+  m->score = -1.0;
   return TRUE;
 }
 
@@ -35,12 +36,17 @@ gst_vlm_event_meta_transform (GstBuffer * dest, GstMeta * meta, GstBuffer * buff
     GQuark type, gpointer data)
 {
   const GstVlmEventMeta *m = (const GstVlmEventMeta *) meta;
+  GstVlmEventMeta *copy;
   (void) buffer;
   (void) type;
   (void) data;
   /* Time metadata stays valid whatever happened to the pixels or the memory. */
-  return gst_buffer_add_vlm_event_meta (dest, m->stream_id, m->kind, m->id, m->text,
-      m->start_ns, m->end_ns, m->window_start_ns, m->window_end_ns, m->frames) != NULL;
+  copy = gst_buffer_add_vlm_event_meta (dest, m->stream_id, m->kind, m->id, m->text,
+      m->start_ns, m->end_ns, m->window_start_ns, m->window_end_ns, m->frames);
+  if (copy == NULL)
+    return FALSE;
+  copy->score = m->score;
+  return TRUE;
 }
 
 GType
@@ -100,8 +106,9 @@ gst_vlm_event_kind_to_string (GstVlmEventKind kind)
 GstStructure *
 gst_vlm_event_meta_to_structure (const GstVlmEventMeta * meta)
 {
+  GstStructure *s;
   g_return_val_if_fail (meta != NULL, NULL);
-  return gst_structure_new (GST_VLM_EVENT_STRUCTURE_NAME,
+  s = gst_structure_new (GST_VLM_EVENT_STRUCTURE_NAME,
       "stream", G_TYPE_STRING, meta->stream_id,
       "kind", G_TYPE_STRING, gst_vlm_event_kind_to_string (meta->kind),
       "id", G_TYPE_STRING, meta->id,
@@ -113,4 +120,7 @@ gst_vlm_event_meta_to_structure (const GstVlmEventMeta * meta)
       "window_start", G_TYPE_DOUBLE, (gdouble) meta->window_start_ns / GST_SECOND,
       "window_end", G_TYPE_DOUBLE, (gdouble) meta->window_end_ns / GST_SECOND,
       "frames", G_TYPE_UINT, meta->frames, NULL);
+  if (meta->score >= 0.0)
+    gst_structure_set (s, "score", G_TYPE_DOUBLE, meta->score, NULL);
+  return s;
 }

@@ -10,7 +10,7 @@ namespace {
 
 class ScriptedRunner final : public WindowRunner {
  public:
-  std::string run(const WindowJob& job, const CancelToken& cancel) override {
+  WindowAnswer run(const WindowJob& job, const CancelToken& cancel) override {
     Script& s = script();
     std::unique_lock<std::mutex> lock(s.mutex);
     s.jobs.push_back(job);
@@ -23,8 +23,10 @@ class ScriptedRunner final : public WindowRunner {
       VLM_THROW(Cancelled, "scripted window " << job.window.index << " cancelled");
     }
     if (s.fail) VLM_THROW(InvalidInput, "scripted failure for window " << job.window.index);
-    if (s.answer) return s.answer(job);
-    return "window " + std::to_string(job.window.index);
+    WindowAnswer answer;
+    answer.text = s.answer ? s.answer(job) : "window " + std::to_string(job.window.index);
+    if (s.score) answer.score = s.score(job);
+    return answer;
   }
 };
 
@@ -40,6 +42,7 @@ void Script::reset() {
   jobs.clear();
   factory_calls.clear();
   answer = nullptr;
+  score = nullptr;
   gate_open = true;
   fail = false;
   started = 0;

@@ -22,6 +22,7 @@ struct Script {
   std::vector<WindowJob> jobs;  // every job run() received, in order
   std::vector<RunnerConfig> factory_calls;
   std::function<std::string(const WindowJob&)> answer;  // default: "window <index>"
+  std::function<double(const WindowJob&)> score;         // set: the answer's score (task=query)
   bool gate_open = true;       // closed: run() waits until opened or cancelled
   bool fail = false;           // run() throws InvalidInput
   int started = 0;

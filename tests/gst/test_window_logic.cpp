@@ -140,10 +140,16 @@ WindowJob job_with_frames(Task task, uint64_t index, int64_t start_rt, int n, in
   return job;
 }
 
+// A plain text answer (no score), as the describe and events tasks give.
+std::vector<EventRecord> records_of(const WindowJob& job, const std::string& text,
+                                    const std::string& stream, EventMerger& merger) {
+  return window_records(job, WindowAnswer{text, std::nullopt}, stream, merger);
+}
+
 TEST(WindowResults, DescribeGivesOneWindowRecordInStreamTime) {
   EventMerger merger;
   const auto job = job_with_frames(Task::Describe, 3, 2 * kSec, 8, 10 * kSec);
-  const auto records = window_records(job, "  A cat sleeps.\n", "cam", merger);
+  const auto records = records_of(job, "  A cat sleeps.\n", "cam", merger);
   ASSERT_EQ(records.size(), 1u);
   const EventRecord& r = records[0];
   EXPECT_EQ(r.kind, "window");
@@ -159,7 +165,7 @@ TEST(WindowResults, EventsAreMappedFromTheFirstFrame) {
   EventMerger merger;
   const auto job = job_with_frames(Task::Events, 0, 2 * kSec, 8, 0);
   const auto records =
-      window_records(job, "```json\n[{\"start_time\": \"00:00.50\", \"end_time\": \"00:01.50\", "
+      records_of(job, "```json\n[{\"start_time\": \"00:00.50\", \"end_time\": \"00:01.50\", "
                           "\"description\": \"door opens\"}]\n```", "cam", merger);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[1].kind, "event");
@@ -172,7 +178,7 @@ TEST(WindowResults, EventsAreMappedFromTheFirstFrame) {
 TEST(WindowResults, EventTimesAreClampedToTheWindow) {
   EventMerger merger;
   const auto job = job_with_frames(Task::Events, 0, 0, 8, 0);
-  const auto records = window_records(job, "[{\"start\": 3, \"end\": 60, \"event\": \"x\"}]", "s", merger);
+  const auto records = records_of(job, "[{\"start\": 3, \"end\": 60, \"event\": \"x\"}]", "s", merger);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[1].end_ns, 4 * kSec);
 }
@@ -180,7 +186,7 @@ TEST(WindowResults, EventTimesAreClampedToTheWindow) {
 TEST(WindowResults, UnparseableAnswerIsKeptAsWindowText) {
   EventMerger merger;
   const auto job = job_with_frames(Task::Events, 0, 0, 8, 0);
-  const auto records = window_records(job, "Nothing much happens.", "s", merger);
+  const auto records = records_of(job, "Nothing much happens.", "s", merger);
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].text, "Nothing much happens.");
 }
@@ -188,7 +194,7 @@ TEST(WindowResults, UnparseableAnswerIsKeptAsWindowText) {
 TEST(WindowResults, QueryEventTakesTheAnswerSentence) {
   EventMerger merger;
   const auto job = job_with_frames(Task::Query, 0, 0, 8, 0);
-  const auto records = window_records(job, "The given query happens in 1.0 - 2.5 seconds.", "s", merger);
+  const auto records = records_of(job, "The given query happens in 1.0 - 2.5 seconds.", "s", merger);
   ASSERT_EQ(records.size(), 2u);
   EXPECT_EQ(records[1].start_ns, kSec);
   EXPECT_EQ(records[1].end_ns, 2 * kSec + kSec / 2);
@@ -199,7 +205,7 @@ TEST(WindowResults, InvalidUtf8IsReplacedNotPassedOn) {
   EventMerger merger;
   const auto job = job_with_frames(Task::Describe, 0, 0, 2, 0);
   // A lone continuation byte, a truncated 3-byte sequence at the end, an overlong '/'.
-  const auto records = window_records(job, "ok \x80 caf\xC3\xA9 \xC0\xAF end \xE2\x82", "s", merger);
+  const auto records = records_of(job, "ok \x80 caf\xC3\xA9 \xC0\xAF end \xE2\x82", "s", merger);
   ASSERT_EQ(records.size(), 1u);
   EXPECT_EQ(records[0].text, "ok \uFFFD caf\u00E9 \uFFFD\uFFFD end \uFFFD\uFFFD");
 }
@@ -207,13 +213,13 @@ TEST(WindowResults, InvalidUtf8IsReplacedNotPassedOn) {
 TEST(EventMerger, OverlappingWindowsReportOneEventWithStableId) {
   EventMerger merger;
   // Window A [0,4) sees the dog at 2-4 s; window B [2,6) sees it at 0.5-2 s after its start.
-  const auto a = window_records(job_with_frames(Task::Events, 0, 0, 8, 0),
+  const auto a = records_of(job_with_frames(Task::Events, 0, 0, 8, 0),
                                 "[{\"start\": 2, \"end\": 4, \"event\": \"A dog runs\"}]", "s", merger);
-  const auto b = window_records(job_with_frames(Task::Events, 1, 2 * kSec, 8, 0),
+  const auto b = records_of(job_with_frames(Task::Events, 1, 2 * kSec, 8, 0),
                                 "[{\"start\": 0.5, \"end\": 2, \"event\": \"a dog runs.\"}]", "s", merger);
   ASSERT_EQ(a.size(), 2u);
   ASSERT_EQ(b.size(), 1u);  // 2.5-4 s lies inside the known 2-4 s: nothing new to publish
-  const auto c = window_records(job_with_frames(Task::Events, 2, 2 * kSec, 8, 0),
+  const auto c = records_of(job_with_frames(Task::Events, 2, 2 * kSec, 8, 0),
                                 "[{\"start\": 0, \"end\": 3, \"event\": \"A dog runs\"}]", "s", merger);
   ASSERT_EQ(c.size(), 2u);  // 2-5 s extends the event: republished under the same id
   EXPECT_EQ(c[1].id, a[1].id);
@@ -223,7 +229,7 @@ TEST(EventMerger, OverlappingWindowsReportOneEventWithStableId) {
 
 TEST(EventMerger, DifferentHappeningsKeepDifferentIds) {
   EventMerger merger;
-  const auto r = window_records(job_with_frames(Task::Events, 0, 0, 8, 0),
+  const auto r = records_of(job_with_frames(Task::Events, 0, 0, 8, 0),
                                 "[{\"start\": 1, \"end\": 2, \"event\": \"a dog runs\"},"
                                 " {\"start\": 1, \"end\": 2, \"event\": \"the lights turn off\"}]",
                                 "s", merger);
@@ -261,7 +267,7 @@ class WorkerTest : public ::testing::Test {
   std::unique_ptr<Worker> make(size_t max_queue) {
     return std::make_unique<Worker>(
         runner_, max_queue,
-        [this](const WindowJob& job, const std::string&) {
+        [this](const WindowJob& job, const WindowAnswer&) {
           std::lock_guard<std::mutex> lock(mutex_);
           answered_.push_back(job.window.index);
         },

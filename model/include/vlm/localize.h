@@ -21,6 +21,7 @@
 
 namespace vlm {
 
+class CancelToken;
 class Engine;
 class Tokenizer;
 
@@ -134,9 +135,12 @@ class EngineLocalizeModel : public LocalizeModel {
                       int max_new_tokens = 64, int64_t max_vision_tokens = 6144);
   double score(std::span<const TimedFrame> clip, const std::string& query) override;
   std::string locate(std::span<const TimedFrame> clip, const std::string& query) override;
+  // Optional: generation stops when it fires, and score()/locate() throw Error(Cancelled).
+  void set_cancel(const CancelToken* cancel) { cancel_ = cancel; }
 
  private:
   Engine& engine_;
+  const CancelToken* cancel_ = nullptr;
   std::vector<int32_t> yes_ids_, no_ids_;
   int64_t max_pixels_;
   int max_new_tokens_;

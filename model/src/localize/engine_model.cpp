@@ -90,7 +90,9 @@ double EngineLocalizeModel::score(std::span<const TimedFrame> clip, const std::s
   request.sampling.greedy = true;
   request.sampling.max_new_tokens = 1;
   request.keep_logits = true;
+  request.cancel = cancel_;
   GenerateResult result = engine_.generate(request);
+  if (result.cancelled) VLM_THROW(Cancelled, "the clip's score question was cancelled");
   const size_t vocab = static_cast<size_t>(engine_.config().text.vocab_size);
   VLM_CHECK(result.logits.size() >= vocab && vocab > 0, Internal,
             "the engine returned " << result.logits.size() << " logits for a vocabulary of " << vocab);
@@ -103,7 +105,10 @@ std::string EngineLocalizeModel::locate(std::span<const TimedFrame> clip, const 
   request.prompt = localize_refine_prompt(query);
   request.sampling.greedy = true;
   request.sampling.max_new_tokens = max_new_tokens_;
-  return engine_.generate(request).text;
+  request.cancel = cancel_;
+  GenerateResult result = engine_.generate(request);
+  if (result.cancelled) VLM_THROW(Cancelled, "the clip's start/end question was cancelled");
+  return result.text;
 }
 
 }  // namespace vlm

@@ -35,6 +35,7 @@ typedef struct _GstVlmEventMeta GstVlmEventMeta;
  * @window_start_ns: start of the window that produced this result (stream time, ns)
  * @window_end_ns: end of that window (stream time, ns)
  * @frames: number of frames the window held
+ * @score: task=query: probability in [0, 1] that the window shows the query; -1 otherwise
  */
 struct _GstVlmEventMeta {
   GstMeta meta;
@@ -47,6 +48,7 @@ struct _GstVlmEventMeta {
   gint64 window_start_ns;
   gint64 window_end_ns;
   guint frames;
+  gdouble score;
 };
 
 GType gst_vlm_event_meta_api_get_type (void);
@@ -55,7 +57,7 @@ GType gst_vlm_event_meta_api_get_type (void);
 const GstMetaInfo *gst_vlm_event_meta_get_info (void);
 #define GST_VLM_EVENT_META_INFO (gst_vlm_event_meta_get_info ())
 
-/* Adds a meta copying the strings; @buffer must be writable. */
+/* Adds a meta copying the strings (score starts at -1: set it after); @buffer must be writable. */
 GstVlmEventMeta *gst_buffer_add_vlm_event_meta (GstBuffer * buffer, const gchar * stream_id,
     GstVlmEventKind kind, const gchar * id, const gchar * text, gint64 start_ns, gint64 end_ns,
     gint64 window_start_ns, gint64 window_end_ns, guint frames);
@@ -65,7 +67,8 @@ GstVlmEventMeta *gst_buffer_add_vlm_event_meta (GstBuffer * buffer, const gchar 
   ((GstVlmEventMeta *) gst_buffer_get_meta ((b), GST_VLM_EVENT_META_API_TYPE))
 
 /* The same data as a "vlm-event" structure: the fields of the bus message and the custom event
- * (stream, kind, id, text, start, end, start_ns, end_ns, window_start, window_end, frames). */
+ * (stream, kind, id, text, start, end, start_ns, end_ns, window_start, window_end, frames, and
+ * score when it is set). */
 GstStructure *gst_vlm_event_meta_to_structure (const GstVlmEventMeta * meta);
 
 /* Name of the structure used by the bus message and the custom downstream event. */
