@@ -64,6 +64,9 @@ class CudaBackend final : public Backend {
   // y = rmsnorm(residual) in one pass.
   void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps, Tensor& y);
   int device_index() const { return device_; }
+  // The backend's stream (for device work beside the ops, e.g. preprocess_cuda.cpp); callers
+  // make the device current through a backend call first (alloc does).
+  cudaStream_t stream() const { return stream_; }
   const DevicePool& pool() const { return *pool_; }
 
  private:

@@ -73,6 +73,39 @@ struct SampleArgs {
 // The CPU sampler's choice (text/sampler.h: sample_with_draw after the banned ids), one block.
 void launch_sample(const SampleArgs& args, Stream stream);
 
+// ---- preprocessing (kernels/preprocess.cu) ----
+// The CPU preprocessor's integer steps on the device, bit for bit (model/src/preprocess):
+// NV12 -> packed RGB8 with vlm::to_rgb8's BT.601 formula (nearest chroma).
+void launch_nv12_to_rgb8(const uint8_t* luma, int64_t luma_stride, const uint8_t* chroma,
+                         int64_t chroma_stride, int width, int height, uint8_t* rgb, Stream stream);
+// One axis of Pillow's fixed-point bicubic (preprocess/bicubic_plan.h: detail::BicubicAxis).
+struct BicubicAxisView {
+  const int32_t* first = nullptr;
+  const int32_t* count = nullptr;
+  const int32_t* weights = nullptr;  // [out, taps_max]
+  int taps_max = 0;
+};
+// out[y][x] (out_width × out_height, RGB8) from rows row_begin + y of in (in_width wide).
+void launch_resize_horizontal(const uint8_t* in, int in_width, int row_begin, BicubicAxisView axis,
+                              uint8_t* out, int out_width, int out_height, Stream stream);
+// out[y][x] (width × out_height) from rows axis.first[y] … of in (width wide).
+void launch_resize_vertical(const uint8_t* in, int width, BicubicAxisView axis, uint8_t* out,
+                            int out_height, Stream stream);
+// Patch rows [grid_t·(h/p)·(w/p), 3·temporal·p·p] in the processor's merge-window order, values
+// tables[c][pixel] (rescale + normalise, f32 [3, 256]); frames [n_frames, height, width, 3];
+// frame indices past the end repeat the last frame (temporal padding).
+struct PatchifyArgs {
+  const uint8_t* frames = nullptr;
+  int64_t n_frames = 0;
+  int height = 0, width = 0;
+  int patch = 14, merge = 2, temporal = 2;
+  int64_t grid_t = 0;
+  const float* tables = nullptr;
+  void* out = nullptr;
+  ElemType out_type = ElemType::F32;  // F32 or BF16 (RNE of the same float)
+};
+void launch_patchify(const PatchifyArgs& args, Stream stream);
+
 // ---- attention (kernels/attention.cu) ----
 // Flash-style attention that never materialises scores. Work is cut into tiles of "flat rows":
 // flat row f = query * group + g is query `query` with head kv_head * group + g (group = n_heads /

@@ -4,7 +4,8 @@
 # out-of-bounds accesses. A logic check for machines without a GPU (kernel index math, barriers,
 # warp shuffles, split-K combine); the GPU tests (tests/gpu) remain the real check. ~2 minutes.
 # A second program (emu/emu_sample_test.cpp) checks the sampling kernel against the CPU sampler
-# itself (model/src/text/sampler.cpp compiled in), id for id.
+# itself (model/src/text/sampler.cpp compiled in), id for id; a third (emu/emu_preprocess_test.cpp)
+# checks the preprocessing kernels with the backend's plan against the CPU preprocessor, bit for bit.
 # The only rewrite of the sources: `kernel<<<cfg>>>(args)` becomes `emu::launch(kernel, {cfg}, args)`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,3 +29,9 @@ g++ "${flags[@]}" -I"$work/fake" -I"$work" -I"$cuda_dir" -I"$repo_dir/model/incl
   "$here/emu/emu_sample_test.cpp" "$work/kernels/sample.cpp" "$repo_dir/model/src/text/sampler.cpp" \
   "$repo_dir/model/src/core/error.cpp" -o "$work/emu_sample_test"
 "$work/emu_sample_test"
+pre="$repo_dir/model/src/preprocess"
+g++ "${flags[@]}" -I"$work/fake" -I"$work" -I"$cuda_dir" -I"$repo_dir/model/include" -I"$repo_dir/model/src" \
+  "$here/emu/emu_preprocess_test.cpp" "$work/kernels/preprocess.cpp" "$pre/resize_bicubic.cpp" \
+  "$pre/patchify.cpp" "$pre/smart_resize.cpp" "$pre/video.cpp" "$pre/image_convert.cpp" \
+  "$repo_dir/model/src/core/error.cpp" -o "$work/emu_preprocess_test"
+"$work/emu_preprocess_test"

@@ -9,14 +9,14 @@
 #include <cstddef>
 #include <vector>
 
+#include "preprocess/patch_tables.h"
 #include "preprocess/smart_resize.h"
 #include "vlm/error.h"
 #include "vlm/preprocess.h"
 
 namespace vlm {
-namespace {
 
-using ChannelTables = std::array<std::array<float, 256>, 3>;
+namespace detail {
 
 ChannelTables normalisation_tables(const PreprocessorConfig& config) {
   ChannelTables tables{};
@@ -30,6 +30,10 @@ ChannelTables normalisation_tables(const PreprocessorConfig& config) {
   }
   return tables;
 }
+
+}  // namespace detail
+
+namespace {
 
 void check_frames(std::span<const ImageRgb8> frames, const PreprocessorConfig& config) {
   VLM_CHECK(!frames.empty(), InvalidInput, "patchify: no frames");
@@ -64,7 +68,7 @@ VisionInput patchify(std::span<const ImageRgb8> frames, const PreprocessorConfig
   out.grid = GridThw{frames_padded / tps, height / ps, width / ps};
   const int64_t row_size = 3LL * tps * ps * ps;
   out.pixel_values.resize(static_cast<size_t>(out.grid.patches() * row_size));
-  const ChannelTables tables = normalisation_tables(config);
+  const detail::ChannelTables tables = detail::normalisation_tables(config);
   const int64_t bh_n = out.grid.h / ms, bw_n = out.grid.w / ms;
 
   float* dst = out.pixel_values.data();

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
+#include "preprocess/bicubic_plan.h"
 #include "vlm/error.h"
 #include "vlm/preprocess.h"
 
@@ -25,7 +27,7 @@
 namespace vlm {
 namespace {
 
-constexpr int kPrecisionBits = 32 - 8 - 2;
+constexpr int kPrecisionBits = detail::kBicubicPrecisionBits;
 
 double bicubic_kernel(double x) {
   constexpr double a = -0.5;
@@ -136,6 +138,25 @@ ImageRgb8 blank(int width, int height) {
 
 }  // namespace
 
+namespace detail {
+
+BicubicAxis bicubic_axis(int in_size, int out_size) {
+  AxisCoefficients c = precompute(in_size, out_size);
+  BicubicAxis axis;
+  axis.taps_max = c.taps_max;
+  axis.first.assign(c.first.begin(), c.first.end());
+  axis.count.assign(c.count.begin(), c.count.end());
+  axis.weights = std::move(c.weights);
+  return axis;
+}
+
+bool bicubic_horizontal_first(int in_width, int in_height, int out_width, int out_height) {
+  const int height_loss = in_height - out_height, width_loss = in_width - out_width;
+  return !(height_loss > 0 && height_loss > width_loss * 2);
+}
+
+}  // namespace detail
+
 ImageRgb8 resize_bicubic(const ImageRgb8& image, int width, int height) {
   VLM_CHECK(image.width > 0 && image.height > 0, InvalidInput,
             "resize_bicubic: source image " << image.width << "x" << image.height << " is empty");
@@ -157,8 +178,7 @@ ImageRgb8 resize_bicubic(const ImageRgb8& image, int width, int height) {
 
   // Pillow 13 ImagingResampleInner: vertical first iff the height loses more than twice as many
   // pixels as the width.
-  const int height_loss = image.height - height, width_loss = image.width - width;
-  const bool horizontal_first = !(height_loss > 0 && height_loss > width_loss * 2);
+  const bool horizontal_first = detail::bicubic_horizontal_first(image.width, image.height, width, height);
 
   if (!horizontal_first) {
     ImageRgb8 tall = blank(image.width, height);  // height_loss > 0: a vertical pass is needed
