@@ -3,6 +3,7 @@
 // "cuda:N" with vlm::make_backend. The ops are in backend_cuda_ops.cpp.
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 
 #include "backend_cuda.h"
 #include "backend_cuda_impl.h"
@@ -80,6 +81,8 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
   // fails here with cudaErrorDevicesUnavailable, reported as such by check.cpp.
   VLM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   pool_ = std::make_shared<DevicePool>(device_);
+  const char* pad_k = std::getenv("VLM_CUDA_PAD_K");
+  pad_unaligned_k_ = pad_k != nullptr && std::string(pad_k) == "1";
   try {
     gemm_ = std::make_unique<GemmRunner>(stream_, *pool_);
   } catch (...) {
@@ -127,6 +130,10 @@ void CudaBackend::convert(const void* src, DType src_type, void* dst, DType dst_
 }
 
 Tensor CudaBackend::upload_weight(const Tensor& host) {
+  return register_weight(upload_weight_data(host));
+}
+
+Tensor CudaBackend::upload_weight_data(const Tensor& host) {
   enter();
   const bool is_float = host.dtype() == DType::F32 || host.dtype() == DType::F16 ||
                         host.dtype() == DType::BF16;

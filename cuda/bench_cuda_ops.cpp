@@ -1,6 +1,8 @@
 // bench_cuda_ops: kernel figures of the CUDA backend on the GPU it runs on (issue 5's "kernel
 // figures"), each against a reference measured in the same run:
 // - HBM bandwidth: a large device-to-device copy (bytes read + written per second);
+// - the ViT MLP's K = 3420: unaligned against 3424-aligned GEMMs and the backend's optional
+//   K-padded path, at M = 1024 … 16384 (bench_k_padding; decides whether to pad);
 // - GEMM TFLOP/s through the backend (cuBLASLt plan) at the model's shapes, against classic
 //   cuBLAS (cublasGemmEx, its own algorithm choice) on the same operands;
 // - attention TFLOP/s: ViT varlen (window segments of 64 and full 1024-row segments, 16 heads ×
@@ -14,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "backend_cuda.h"
@@ -90,6 +93,62 @@ void bench_gemm(CudaBackend& backend, cublasHandle_t cublas, const GemmShape& s)
               flop / (ref * 1e-3) / 1e12, ref / ours);
 }
 
+// A host BF16 weight (what a bf16 checkpoint view looks like) with random values.
+Tensor host_weight(int64_t rows, int64_t cols, uint32_t seed) {
+  auto bits = std::make_shared<std::vector<uint16_t>>(static_cast<size_t>(rows * cols));
+  uint32_t state = seed;
+  for (uint16_t& b : *bits) {
+    state = state * 1664525u + 1013904223u;
+    b = vlm::f32_to_bf16(0.05f * (static_cast<float>(state >> 8) / 8388608.0f - 1.0f));
+  }
+  return Tensor(bits->data(), DType::BF16, {rows, cols}, bits);
+}
+
+// The ViT MLP's K = 3420 question (3B and 7B ViT: hidden 1280, intermediate 3420; M = patches of
+// one clip/image, 1024 … 16384): the down projection [M,3420]·[1280,3420]ᵀ as it is (unaligned),
+// at K = 3424 (operands already padded: what padding at load time + a padded activation layout
+// would run), and through the backend's optional padded path (set_pad_unaligned_k: padded weight
+// copy, x copied into a zero-padded scratch per call); and its transpose, the gate/up projections
+// [M,1280]·[3420,1280]ᵀ, at N = 3420 against N = 3424. All with the bias epilogue, as in the model.
+void bench_k_padding(CudaBackend& backend) {
+  const int64_t hidden = 1280, inter = 3420, inter_padded = 3424;
+  std::printf("ViT MLP K=3420: unaligned vs aligned (3424) GEMMs; ratio > 1 = aligned faster\n");
+  const bool was_on = backend.pad_unaligned_k();
+  backend.set_pad_unaligned_k(true);
+  const Tensor w_down_padded_path = backend.upload_weight(host_weight(hidden, inter, 7));
+  backend.set_pad_unaligned_k(was_on);
+  const Tensor bias_hidden = random_bf16(backend, {hidden}, 0.1f);
+  const Tensor bias_inter = random_bf16(backend, {inter}, 0.1f);
+  const Tensor bias_inter_padded = random_bf16(backend, {inter_padded}, 0.1f);
+  const Tensor w_down = random_bf16(backend, {hidden, inter}, 0.05f);
+  const Tensor w_down_aligned = random_bf16(backend, {hidden, inter_padded}, 0.05f);
+  const Tensor w_up = random_bf16(backend, {inter, hidden}, 0.05f);
+  const Tensor w_up_aligned = random_bf16(backend, {inter_padded, hidden}, 0.05f);
+  for (int64_t m : {1024, 4096, 8192, 16384}) {
+    const Tensor x = random_bf16(backend, {m, inter}, 1.0f);
+    const Tensor x_aligned = random_bf16(backend, {m, inter_padded}, 1.0f);
+    const Tensor x_hidden = random_bf16(backend, {m, hidden}, 1.0f);
+    Tensor y = backend.alloc(DType::BF16, {m, hidden});
+    Tensor y_inter = backend.alloc(DType::BF16, {m, inter});
+    Tensor y_inter_aligned = backend.alloc(DType::BF16, {m, inter_padded});
+    const double down = time_ms(backend, 20, [&] { backend.matmul(x, w_down, bias_hidden, y); });
+    const double down_aligned =
+        time_ms(backend, 20, [&] { backend.matmul(x_aligned, w_down_aligned, bias_hidden, y); });
+    const double down_padded_path =
+        time_ms(backend, 20, [&] { backend.matmul(x, w_down_padded_path, bias_hidden, y); });
+    const double up = time_ms(backend, 20, [&] { backend.matmul(x_hidden, w_up, bias_inter, y_inter); });
+    const double up_aligned = time_ms(backend, 20, [&] {
+      backend.matmul(x_hidden, w_up_aligned, bias_inter_padded, y_inter_aligned);
+    });
+    const double flop = 2.0 * static_cast<double>(m) * hidden * inter;
+    std::printf("  M=%5ld down K=3420 %7.3f ms (%6.1f TFLOP/s) | K=3424 %7.3f ms ratio %.2f | padded "
+                "path %7.3f ms ratio %.2f || up/gate N=3420 %7.3f ms | N=3424 %7.3f ms ratio %.2f\n",
+                static_cast<long>(m), down, flop / (down * 1e-3) / 1e12, down_aligned,
+                down / down_aligned, down_padded_path, down / down_padded_path, up, up_aligned,
+                up / up_aligned);
+  }
+}
+
 void bench_varlen(CudaBackend& backend, int64_t rows, int64_t segment, const char* name) {
   const int64_t heads = 16, hd = 80;
   Tensor q = random_bf16(backend, {rows, heads, hd}, 1.0f);
@@ -150,6 +209,7 @@ int main() {
     };
     for (const GemmShape& s : shapes) bench_gemm(backend, cublas, s);
     cublasDestroy(cublas);
+    bench_k_padding(backend);
     bench_varlen(backend, 8192, 64, "(window)");
     bench_varlen(backend, 8192, 1024, "(full, per frame)");
     bench_causal(backend, 0, 1024, hbm);

@@ -1,7 +1,8 @@
 // `vlm bench`: the engine's speed on fixed synthetic inputs — a W×W image and an N-frame clip —
 // reporting vision-encoder ms, prefill tokens/s, decode tokens/s, time to first token and peak
-// memory. benchmarks/model/compare_torch.py runs transformers on the same checkpoint and inputs and
-// prints the ratios; this command only measures our side.
+// memory (host RSS; on a device backend also the device pool's peak against weights + KV cache).
+// benchmarks/model/compare_torch.py runs transformers on the same checkpoint and inputs and prints
+// the ratios; this command only measures our side.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -110,6 +111,21 @@ int run_bench(int argc, char** argv) {
                           {"clip", to_json(clip_figures)},
                           {"clip_frames", n_frames},
                           {"peak_rss_mib", peak_rss_mib()}};
+    // Device memory (issue 5's "≤ weights + KV cache + 10%"): the backend's pool peak over the
+    // runs above against the weights and the KV cache it holds; absent on the CPU.
+    const vlm::EngineMemoryStats memory = engine->memory_stats();
+    const double mib = 1048576.0;
+    const double resident = static_cast<double>(memory.backend.weight_bytes + memory.kv_cache_bytes);
+    const double peak_ratio =
+        resident > 0 ? static_cast<double>(memory.backend.peak_in_use_bytes) / resident : 0.0;
+    if (memory.backend.available) {
+      out["device_memory"] = {{"peak_in_use_mib", memory.backend.peak_in_use_bytes / mib},
+                              {"in_use_mib", memory.backend.in_use_bytes / mib},
+                              {"cached_mib", memory.backend.cached_bytes / mib},
+                              {"weights_mib", memory.backend.weight_bytes / mib},
+                              {"kv_cache_mib", memory.kv_cache_bytes / mib},
+                              {"peak_over_weights_plus_kv", peak_ratio}};
+    }
     if (args.flag("json")) {
       std::cout << out.dump() << std::endl;
       return 0;
@@ -121,6 +137,12 @@ int run_bench(int argc, char** argv) {
     std::printf("clip %d frames: vision %.2f ms, prefill %d tokens at %.1f tok/s\n", n_frames,
                 clip_figures.vision_ms, clip_figures.prefill_tokens, clip_figures.prefill_tok_s);
     std::printf("peak RSS %.1f MiB\n", peak_rss_mib());
+    if (memory.backend.available) {
+      std::printf("device memory: peak %.1f MiB in use (weights %.1f MiB + KV cache %.1f MiB; "
+                  "%.1f MiB cached for reuse): peak / (weights + KV cache) = %.3f (target <= 1.10)\n",
+                  memory.backend.peak_in_use_bytes / mib, memory.backend.weight_bytes / mib,
+                  memory.kv_cache_bytes / mib, memory.backend.cached_bytes / mib, peak_ratio);
+    }
     return 0;
   } catch (...) {
     return report_command_failure("bench", kUsage);

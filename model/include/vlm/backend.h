@@ -41,6 +41,16 @@ struct SampleParams {
   double uniform = 0.0;  // the draw in [0, 1) for the weighted pick (Sampler::draw); unused if greedy
 };
 
+// Device memory figures for reports (vlm bench); `available` is false where the backend keeps
+// none (the CPU backend: weights are memory-mapped, activations are ordinary heap memory).
+struct BackendMemoryStats {
+  bool available = false;
+  int64_t weight_bytes = 0;       // live tensors made by upload_weight (incl. any padded copies)
+  int64_t in_use_bytes = 0;       // device bytes held by live tensors (and the backend's scratch)
+  int64_t peak_in_use_bytes = 0;  // the maximum of in_use_bytes so far
+  int64_t cached_bytes = 0;       // freed bytes the backend keeps for reuse (still held)
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -103,6 +113,9 @@ class Backend {
   // otherwise copies the row to the host and runs the CPU sampler; a device backend may override
   // it so that only the id crosses to the host (the CUDA backend does).
   virtual int32_t sample(const Tensor& logits, const SampleParams& params);
+
+  // ---- reports ----
+  virtual BackendMemoryStats memory_stats() const { return {}; }
 };
 
 // Number of worker threads for the CPU backend; 0 = hardware concurrency.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "vlm/backend.h"
 #include "vlm/config.h"
 #include "vlm/image.h"
 #include "vlm/log.h"
@@ -71,6 +72,12 @@ struct GenerateResult {
   GenerateTimings timings;
 };
 
+// Memory figures of a loaded engine (vlm bench): the backend's (vlm/backend.h) and the KV cache's.
+struct EngineMemoryStats {
+  BackendMemoryStats backend;  // backend.available is false on the CPU
+  int64_t kv_cache_bytes = 0;  // keys + values of every layer at the engine's context capacity
+};
+
 class Engine {
  public:
   static std::unique_ptr<Engine> load(const std::filesystem::path& model_dir,
@@ -80,6 +87,7 @@ class Engine {
   virtual const ModelConfig& config() const = 0;
   virtual const PreprocessorConfig& preprocessor() const = 0;
   virtual const GenerationConfig& generation_defaults() const = 0;
+  virtual EngineMemoryStats memory_stats() const { return {}; }
 };
 
 }  // namespace vlm

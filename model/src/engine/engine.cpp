@@ -28,6 +28,13 @@ EngineImpl::EngineImpl(const std::filesystem::path& model_dir, const EngineOptio
 
 EngineImpl::~EngineImpl() = default;
 
+EngineMemoryStats EngineImpl::memory_stats() const {
+  EngineMemoryStats stats;
+  stats.backend = backend_->memory_stats();
+  stats.kv_cache_bytes = decoder_ ? decoder_->kv_cache_bytes() : 0;
+  return stats;
+}
+
 std::unique_ptr<Engine> Engine::load(const std::filesystem::path& model_dir, const EngineOptions& options) {
   return std::make_unique<EngineImpl>(model_dir, options);
 }

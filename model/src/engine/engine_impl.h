@@ -22,6 +22,7 @@ class EngineImpl final : public Engine {
   const ModelConfig& config() const override { return config_; }
   const PreprocessorConfig& preprocessor() const override { return preprocessor_; }
   const GenerationConfig& generation_defaults() const override { return generation_; }
+  EngineMemoryStats memory_stats() const override;
 
  private:
   // Vision features of the request's images and videos (one encode call per kind), scattered

@@ -41,6 +41,12 @@ TextDecoder::~TextDecoder() = default;
 
 int64_t TextDecoder::capacity() const { return impl_->capacity; }
 int64_t TextDecoder::n_past() const { return impl_->n_past; }
+int64_t TextDecoder::kv_cache_bytes() const {
+  int64_t bytes = 0;
+  for (const Tensor& t : impl_->k_cache) bytes += static_cast<int64_t>(t.nbytes());
+  for (const Tensor& t : impl_->v_cache) bytes += static_cast<int64_t>(t.nbytes());
+  return bytes;
+}
 void TextDecoder::reset() { impl_->n_past = 0; }
 
 Tensor TextDecoder::embed(std::span<const int32_t> ids) {

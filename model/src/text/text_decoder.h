@@ -26,6 +26,7 @@ class TextDecoder {
 
   int64_t capacity() const;
   int64_t n_past() const;  // tokens in the cache
+  int64_t kv_cache_bytes() const;  // keys + values of every layer at full capacity
   void reset();            // empties the cache
 
   // [ids.size(), hidden] embeddings in activation dtype. Ids outside the table are InvalidInput.
