@@ -69,7 +69,6 @@ struct DescribeState {
   // Results: produced on the worker thread, consumed on the streaming thread.
   std::mutex results_mutex;
   std::deque<EventRecord> outgoing;
-  std::optional<int64_t> text_gap_until_ns;  // stream time text_src may gap up to (see publish)
   EventMerger merger;
   std::ofstream events_file;
   uint64_t windows_published = 0;

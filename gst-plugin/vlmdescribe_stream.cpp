@@ -1,8 +1,9 @@
 /* vlmdescribe streaming side: start/stop (engine through the shared registry, worker, events
  * file), caps (resolution changes close the windows), events (segment, flush, EOS), buffers
- * (sampling by running time, conversion to RGB only for sampled frames) and results (bus message
- * and file from the worker thread; meta and custom event on the streaming thread). Every entry
- * point catches vlm::Error and std::exception: nothing unwinds through GLib frames. */
+ * (sampling by media time elapsed, conversion to RGB only for sampled frames) and results (bus
+ * message, file and text_src from the worker thread; meta and custom event on the streaming
+ * thread). Every entry point catches vlm::Error and std::exception: nothing unwinds through
+ * GLib frames. */
 #include <cerrno>
 #include <cmath>
 #include <exception>
@@ -42,16 +43,16 @@ GstStructure* record_structure (const EventRecord& r)
 /* Once window k is answered (or has failed), no later text starts before Window::later_text_from
  * (the next grid window, or a new grid after k's last frame): text_src says "nothing before that"
  * so that textoverlay with wait-text=true lets the video through. Forward playback only (reverse
- * text runs backwards and is not gapped). Under results_mutex. */
-void note_text_progress (DescribeState& st, const WindowJob& job)
+ * text runs backwards and is not gapped). Worker thread: text_src has its own queue and task, so
+ * text never waits for the next video buffer (which may itself wait for this text downstream). */
+void advance_text (DescribeState& st, const WindowJob& job)
 {
-  if (job.window.direction < 0 || job.window.frames.empty ())
-    return;
-  const int64_t until = job.window.later_text_from_stream_ns ();
-  st.text_gap_until_ns = std::max (st.text_gap_until_ns.value_or (until), until);
+  if (job.window.direction >= 0 && !job.window.frames.empty ())
+    st.text->advance_to (job.window.later_text_from_stream_ns ());
 }
 
-/* Worker thread: publish on the bus and in the file at once, queue for the streaming thread. */
+/* Worker thread: publish on the bus, in the file and on text_src at once; metas and custom events
+ * are queued for the streaming thread (they travel with the video). */
 void publish (GstVlmDescribe* self, const WindowJob& job, const WindowAnswer& answer)
 {
   DescribeState& st = *self->state;
@@ -59,7 +60,6 @@ void publish (GstVlmDescribe* self, const WindowJob& job, const WindowAnswer& an
   {
     std::lock_guard<std::mutex> lock (st.results_mutex);
     records = window_records (job, answer, st.stream, st.merger);
-    note_text_progress (st, job);
     for (const EventRecord& r : records) {
       if (st.events_file.is_open ()) {
         st.events_file << to_json_line (r) << '\n';
@@ -72,16 +72,17 @@ void publish (GstVlmDescribe* self, const WindowJob& job, const WindowAnswer& an
   GST_DEBUG_OBJECT (self, "window %" G_GUINT64_FORMAT " answered: %zu record(s)",
       job.window.index, records.size ());
   for (const EventRecord& r : records)
+    if (r.caption)
+      st.text->push_text (r.text.c_str (), r.start_ns, r.end_ns);
+  advance_text (st, job);
+  for (const EventRecord& r : records)
     gst_element_post_message (GST_ELEMENT (self),
         gst_message_new_element (GST_OBJECT (self), record_structure (r)));
 }
 
 void report_failure (GstVlmDescribe* self, const WindowJob& job, const vlm::Error& error)
 {
-  {
-    std::lock_guard<std::mutex> lock (self->state->results_mutex);
-    note_text_progress (*self->state, job);
-  }
+  advance_text (*self->state, job);
   GST_ELEMENT_WARNING (self, LIBRARY, FAILED,
       ("Inference failed for window %" G_GUINT64_FORMAT ".", job.window.index),
       ("%s", error.what ()));
@@ -94,17 +95,13 @@ void push_outgoing (GstBaseTransform* trans, GstBuffer* buffer)
   if (buffer != nullptr && !gst_buffer_is_writable (buffer))
     return;  // results arrived after prepare_output_buffer: they ride on the next buffer
   std::deque<EventRecord> records;
-  std::optional<int64_t> text_gap_until;
   {
     std::lock_guard<std::mutex> lock (st.results_mutex);
     records.swap (st.outgoing);
-    text_gap_until = st.text_gap_until_ns;
   }
   for (const EventRecord& r : records) {
     gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (trans),
         gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, record_structure (r)));
-    if (r.caption)
-      st.text->push_text (r.text.c_str (), r.start_ns, r.end_ns);
     if (buffer != nullptr) {
       GstVlmEventMeta* meta = gst_buffer_add_vlm_event_meta (buffer, r.stream.c_str (),
           r.is_event () ? GST_VLM_EVENT_KIND_EVENT : GST_VLM_EVENT_KIND_WINDOW, r.id.c_str (),
@@ -113,8 +110,6 @@ void push_outgoing (GstBaseTransform* trans, GstBuffer* buffer)
         meta->score = *r.score;
     }
   }
-  if (text_gap_until)
-    st.text->advance_to (*text_gap_until);
 }
 
 void submit_windows (GstBaseTransform* trans, std::vector<Window> windows)
@@ -294,7 +289,6 @@ gst_vlm_describe_start (GstBaseTransform * trans)
     std::lock_guard<std::mutex> lock (st.results_mutex);
     st.outgoing.clear ();
     st.merger.clear ();
-    st.text_gap_until_ns.reset ();
   }
   gst_base_transform_set_passthrough (trans, settings.model.empty ());
   if (settings.model.empty ()) {
@@ -453,10 +447,6 @@ gst_vlm_describe_sink_event (GstBaseTransform * trans, GstEvent * event)
         if (rate != 1.0)
           GST_DEBUG_OBJECT (trans, "segment rate %g x applied rate %g: windows span %s media time",
               segment.rate, segment.applied_rate, rate < 0 ? "reversed" : "scaled");
-        {
-          std::lock_guard<std::mutex> lock (st.results_mutex);
-          st.text_gap_until_ns.reset ();  // text positions start over with the segment
-        }
         if (segment.format == GST_FORMAT_TIME)
           st.text->on_segment (segment);
         break;

@@ -26,7 +26,8 @@ class TextOutput {
 
   // Pad (de)activation: starts or stops the pad task.
   gboolean activate(gboolean active);
-  // Called on the video streaming thread, in stream order.
+  // Called on the video streaming thread, in stream order (push_text and advance_to: from the
+  // inference worker, after the segment they belong to).
   void on_stream_start(GstEvent* video_stream_start);
   void on_caps();
   void on_segment(const GstSegment& segment);

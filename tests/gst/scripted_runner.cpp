@@ -3,10 +3,30 @@
 
 #include <thread>
 
+#include "query_window.h"
 #include "vlm/error.h"
 
 namespace vlm::gst::test_support {
 namespace {
+
+// task=query: the script's score and answer stand in for the model's two questions, and the
+// element's own two-pass logic (answer_query_window) decides which windows are refined.
+class ScriptedLocalizeModel final : public LocalizeModel {
+ public:
+  ScriptedLocalizeModel(Script& s, const WindowJob& job) : s_(s), job_(job) {}
+  double score(std::span<const TimedFrame> clip, const std::string&) override {
+    s_.coarse_frames.push_back(clip.size());
+    return s_.score ? s_.score(job_) : 1.0;
+  }
+  std::string locate(std::span<const TimedFrame> clip, const std::string&) override {
+    s_.refine_frames.push_back(clip.size());
+    return s_.answer ? s_.answer(job_) : "window " + std::to_string(job_.window.index);
+  }
+
+ private:
+  Script& s_;
+  const WindowJob& job_;
+};
 
 class ScriptedRunner final : public WindowRunner {
  public:
@@ -23,9 +43,12 @@ class ScriptedRunner final : public WindowRunner {
       VLM_THROW(Cancelled, "scripted window " << job.window.index << " cancelled");
     }
     if (s.fail) VLM_THROW(InvalidInput, "scripted failure for window " << job.window.index);
+    if (job.task.task == Task::Query) {
+      ScriptedLocalizeModel model(s, job);
+      return answer_query_window(model, model, job);
+    }
     WindowAnswer answer;
     answer.text = s.answer ? s.answer(job) : "window " + std::to_string(job.window.index);
-    if (s.score) answer.score = s.score(job);
     return answer;
   }
 };
@@ -43,6 +66,8 @@ void Script::reset() {
   factory_calls.clear();
   answer = nullptr;
   score = nullptr;
+  coarse_frames.clear();
+  refine_frames.clear();
   gate_open = true;
   fail = false;
   started = 0;

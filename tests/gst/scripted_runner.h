@@ -1,6 +1,7 @@
 // A scripted WindowRunner for the GStreamer tests: records every window it is asked about and
 // answers with a test-chosen function; it can be held at a gate (a "slow engine" whose slowness
-// is controlled by the test, not by a clock) or made to fail. Installed for the whole process
+// is controlled by the test, not by a clock) or made to fail. For task=query it plays the model's
+// two questions and lets the element's two-pass logic choose. Installed for the whole process
 // with vlm::gst::set_runner_factory, so the element under test takes its normal path through the
 // registry, the worker and the queue.
 #pragma once
@@ -22,7 +23,9 @@ struct Script {
   std::vector<WindowJob> jobs;  // every job run() received, in order
   std::vector<RunnerConfig> factory_calls;
   std::function<std::string(const WindowJob&)> answer;  // default: "window <index>"
-  std::function<double(const WindowJob&)> score;         // set: the answer's score (task=query)
+  // task=query: the coarse question's score (default 1.0); `answer` then answers the refine one.
+  std::function<double(const WindowJob&)> score;
+  std::vector<size_t> coarse_frames, refine_frames;  // frames given to each question, in order
   bool gate_open = true;       // closed: run() waits until opened or cancelled
   bool fail = false;           // run() throws InvalidInput
   int started = 0;

@@ -8,6 +8,7 @@
 
 #include <gst/video/video.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -155,6 +156,41 @@ TEST_F(VlmDescribe, SurvivesTwoHundredStateCycles) {
     ASSERT_EQ(gst_element_set_state(pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS) << i;
   }
   gst_object_unref(pipeline);
+}
+
+// An application stopping the pipeline from a bus sync handler: the handler runs on the thread
+// that posted the message, here vlmdescribe's worker, so stop() is called from the worker itself.
+struct StopOnFirstResult {
+  GstElement* pipeline = nullptr;
+  std::atomic<bool> stopped{false};
+  static GstBusSyncReply on_message(GstBus*, GstMessage* message, gpointer data) {
+    auto* self = static_cast<StopOnFirstResult*>(data);
+    const GstStructure* s = gst_message_get_structure(message);
+    if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ELEMENT && s != nullptr &&
+        gst_structure_has_name(s, "vlm-event") && !self->stopped.exchange(true)) {
+      gst_element_set_state(self->pipeline, GST_STATE_NULL);
+    }
+    return GST_BUS_PASS;
+  }
+};
+
+TEST_F(VlmDescribe, StopFromABusSyncHandlerOnTheWorkerThreadIsClean) {
+  StopOnFirstResult stopper;
+  stopper.pipeline = gst_parse_launch(
+      "videotestsrc num-buffers=300 ! video/x-raw,format=RGB,width=32,height=24,framerate=30/1 ! "
+      "vlmdescribe model=scripted mode=file ! fakesink", nullptr);
+  ASSERT_NE(stopper.pipeline, nullptr);
+  GstBus* bus = gst_element_get_bus(stopper.pipeline);
+  gst_bus_set_sync_handler(bus, &StopOnFirstResult::on_message, &stopper, nullptr);
+  gst_element_set_state(stopper.pipeline, GST_STATE_PLAYING);
+  ASSERT_TRUE(wait_until([&] { return stopper.stopped.load(); })) << "no result was published";
+  GstState state = GST_STATE_VOID_PENDING;
+  EXPECT_EQ(gst_element_get_state(stopper.pipeline, &state, nullptr, 30 * GST_SECOND),
+            GST_STATE_CHANGE_SUCCESS);
+  EXPECT_EQ(state, GST_STATE_NULL);
+  gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(stopper.pipeline);
 }
 
 TEST_F(VlmDescribe, PassesBuffersThroughUnchanged) {
