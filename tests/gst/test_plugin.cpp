@@ -98,6 +98,38 @@ TEST(Plugin, TinyCheckpointDescribesAClipEndToEnd) {
   free_structures(messages);
 }
 
+TEST(Plugin, TinyCheckpointAnswersQueryWindowsWithScores) {
+  const char* fixtures = std::getenv("VLM_FIXTURES");
+  ASSERT_NE(fixtures, nullptr);
+  const auto model = std::filesystem::path(fixtures) / "models" / "tiny-a";
+  if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "no tiny checkpoint at " << model;
+  std::vector<GstStructure*> messages;
+  std::vector<std::string> warnings;
+  // Windows [0,1) and [1,2) of 2 frames; query-threshold 0 refines both, so the real engine asks
+  // both questions. A random model's answer has no times: each window's event is the window.
+  ASSERT_TRUE(run_pipeline(
+      "videotestsrc num-buffers=60 ! video/x-raw,format=I420,width=56,height=56,framerate=30/1 ! "
+      "vlmdescribe model=" + model.string() + " mode=file window=1 stride=1 max-new-tokens=3 "
+      "min-pixels=3136 max-pixels=3136 task=query prompt=\"a ball moves\" query-threshold=0 ! "
+      "fakesink", &messages, &warnings));
+  for (const auto& w : warnings) ADD_FAILURE() << "warning: " << w;
+  std::vector<std::string> kinds;
+  for (const GstStructure* m : messages) {
+    kinds.push_back(gst_structure_get_string(m, "kind"));
+    double score = -1;
+    ASSERT_TRUE(gst_structure_get_double(m, "score", &score)) << kinds.back();
+    EXPECT_GE(score, 0.0);
+    EXPECT_LE(score, 1.0);
+  }
+  ASSERT_EQ(kinds, (std::vector<std::string>{"window", "event", "window", "event"}));
+  double start = -1, end = -1;
+  gst_structure_get_double(messages[3], "start", &start);
+  gst_structure_get_double(messages[3], "end", &end);
+  EXPECT_DOUBLE_EQ(start, 1.0);
+  EXPECT_DOUBLE_EQ(end, 2.0);
+  free_structures(messages);
+}
+
 TEST(Plugin, AbsurdAspectRatioIsAWarningNotACrash) {
   const char* fixtures = std::getenv("VLM_FIXTURES");
   ASSERT_NE(fixtures, nullptr);
