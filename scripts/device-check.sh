@@ -16,7 +16,7 @@
 #      carry=[".device-pack"], timeout_s=540)
 #      Without a pack it tries to build with meson/ninja where the dependencies exist, and says
 #      what is missing otherwise. Environment knobs: SHAPES ("3b 7b"; "mid" for a dry run),
-#      DECODE_TOKENS (64), CKPT_DIR
+#      DECODE_TOKENS (64), LOCALIZE_MINUTES (10, the synthetic clip of the localisation step), CKPT_DIR
 #      (/tmp/vlm-ckpt), OUT (results folder; the device tool sets it).
 # Binaries built here (Debian 12, glibc 2.36, gcc 12) run on the GPU machine's newer glibc and
 # libstdc++; the CUDA libraries come from the GPU machine (/usr/local/cuda or PyTorch's nvidia-*
@@ -35,7 +35,7 @@ pack() {
   if [ ! -f $build/build.ninja ]; then
     meson setup $build -Dbuildtype=release -Dcuda=enabled -Dgst=disabled -Dbenchmarks=true || return 1
   fi
-  local targets=(examples/vlm/vlm)
+  local targets=(examples/vlm/vlm benchmarks/localize/bench_localize)
   for t in "${GPU_TESTS[@]}"; do targets+=(tests/gpu/$t); done
   if ninja -C $build -t targets all 2>/dev/null | grep -q '^cuda/bench_cuda_ops:'; then
     targets+=(cuda/bench_cuda_ops)
@@ -174,6 +174,12 @@ run_checks() {
   if [ ${#models[@]} -gt 0 ]; then
     PYTHONUNBUFFERED=1 python3 "$ROOT/benchmarks/model/compare_torch_gpu.py" --vlm "$BIN/vlm" \
       "${models[@]}" --decode-tokens "$decode" --json-out "$out/compare.json" 2>&1 | tee "$out/compare.txt"
+    [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  fi
+  if [ -x "$BIN/bench_localize" ] && [ -f "$ckpt/3b/config.json" ]; then
+    log "localisation real-time factor: 3B-shaped checkpoint, 448x448 frames, 1 fps coarse / 2 fps refine (aim >= 60x)"
+    timeout 300 "$BIN/bench_localize" --synthetic 1 --minutes "${LOCALIZE_MINUTES:-10}" --width 448 \
+      --height 448 --max-pixels 200704 --device cuda --model "$ckpt/3b" 2>&1 | tee "$out/localize.txt"
     [ "${PIPESTATUS[0]}" = 0 ] || status=1
   fi
   log "done, status $status (logs in $out)"
