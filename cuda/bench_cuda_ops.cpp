@@ -3,6 +3,8 @@
 // - HBM bandwidth: a large device-to-device copy (bytes read + written per second);
 // - the ViT MLP's K = 3420: unaligned against 3424-aligned GEMMs and the backend's optional
 //   K-padded path, at M = 1024 … 16384 (bench_k_padding; decides whether to pad);
+// - token choice at V = 151936 on the device against copy + host sampler (bench_sample), and
+//   GPU preprocessing of a 16-frame 1280x720 NV12 clip against the CPU path + upload;
 // - GEMM TFLOP/s through the backend (cuBLASLt plan) at the model's shapes, against classic
 //   cuBLAS (cublasGemmEx, its own algorithm choice) on the same operands;
 // - attention TFLOP/s: ViT varlen (window segments of 64 and full 1024-row segments, 16 heads ×
@@ -22,6 +24,9 @@
 #include "backend_cuda.h"
 #include "backend_cuda_impl.h"
 #include "check.h"
+#include "preprocess_cuda.h"
+#include "vlm/image.h"
+#include "vlm/preprocess.h"
 
 namespace {
 
@@ -149,6 +154,87 @@ void bench_k_padding(CudaBackend& backend) {
   }
 }
 
+// Token choice at the Qwen2.5-VL vocabulary: the device sampler (one id copied back) against the
+// default path on the same backend (logits row to the host + the CPU sampler), per decode step.
+void bench_sample(CudaBackend& backend) {
+  const int64_t vocab = 151936;
+  const Tensor logits = random_bf16(backend, {1, vocab}, 8.0f);
+  std::vector<int32_t> history(2000);
+  for (size_t i = 0; i < history.size(); ++i) history[i] = static_cast<int32_t>((i * 7919) % vocab);
+  struct Setting {
+    const char* name;
+    bool greedy;
+    float temperature;
+    int top_k;
+    float top_p;
+    float penalty;
+  };
+  const Setting settings[] = {{"greedy", true, 1.0f, 0, 1.0f, 1.0f},
+                              {"greedy + penalty 1.05", true, 1.0f, 0, 1.0f, 1.05f},
+                              {"T 0.7, top-k 50, top-p 0.8", false, 0.7f, 50, 0.8f, 1.0f},
+                              {"top-p 0.9 (full vocabulary)", false, 1.0f, 0, 0.9f, 1.0f},
+                              {"T 0.7, k 50, p 0.8, penalty 1.05", false, 0.7f, 50, 0.8f, 1.05f}};
+  for (const Setting& st : settings) {
+    vlm::SampleParams params;
+    params.greedy = st.greedy;
+    params.temperature = st.temperature;
+    params.top_k = st.top_k;
+    params.top_p = st.top_p;
+    params.repetition_penalty = st.penalty;
+    params.history = history;
+    params.uniform = 0.37;
+    int32_t device_id = -1, host_id = -2;
+    const double device_ms = time_ms(backend, 50, [&] { device_id = backend.sample(logits, params); });
+    const double host_ms =
+        time_ms(backend, 50, [&] { host_id = backend.vlm::Backend::sample(logits, params); });
+    std::printf("sample V=%ld %-34s device %7.3f ms | copy + host sampler %7.3f ms | ratio %.2f%s\n",
+                static_cast<long>(vocab), st.name, device_ms, host_ms, host_ms / device_ms,
+                device_id == host_id ? "" : "  (ids DIFFER)");
+  }
+}
+
+// Preprocessing a 16-frame 1280x720 NV12 clip (the element's usual input) to bf16 pixel_values on
+// the device: GPU path against the CPU path + upload (to_rgb8, preprocess_video, from_host_f32).
+void bench_preprocess(CudaBackend& backend) {
+  const int width = 1280, height = 720, n_frames = 16;
+  const int chroma_row = width, luma_stride = width;
+  std::vector<std::vector<uint8_t>> planes;
+  std::vector<vlm::FrameView> views;
+  uint32_t state = 99;
+  for (int f = 0; f < n_frames; ++f) {
+    std::vector<uint8_t> luma(static_cast<size_t>(luma_stride) * height);
+    std::vector<uint8_t> chroma(static_cast<size_t>(chroma_row) * (height / 2));
+    for (auto& b : luma) b = static_cast<uint8_t>((state = state * 1664525u + 1013904223u) >> 24);
+    for (auto& b : chroma) b = static_cast<uint8_t>((state = state * 1664525u + 1013904223u) >> 24);
+    planes.push_back(std::move(luma));
+    planes.push_back(std::move(chroma));
+  }
+  for (int f = 0; f < n_frames; ++f) {
+    vlm::FrameView v;
+    v.format = vlm::PixelFormat::NV12;
+    v.width = width;
+    v.height = height;
+    v.planes[0] = planes[static_cast<size_t>(2 * f)].data();
+    v.planes[1] = planes[static_cast<size_t>(2 * f + 1)].data();
+    v.strides[0] = luma_stride;
+    v.strides[1] = chroma_row;
+    views.push_back(v);
+  }
+  const vlm::PreprocessorConfig config;
+  const double gpu_ms = time_ms(backend, 5, [&] {
+    (void)vlm::cuda::preprocess_video_cuda(backend, views, 2.0, config);
+  });
+  const double cpu_ms = time_ms(backend, 2, [&] {
+    std::vector<vlm::ImageRgb8> rgb;
+    for (const auto& v : views) rgb.push_back(vlm::to_rgb8(v));
+    const vlm::VisionInput input = vlm::preprocess_video(rgb, 2.0, config);
+    const int64_t cols = static_cast<int64_t>(input.pixel_values.size()) / input.grid.patches();
+    (void)backend.from_host_f32(input.pixel_values.data(), {input.grid.patches(), cols}, DType::BF16);
+  });
+  std::printf("preprocess 16 NV12 frames %dx%d -> bf16 pixel_values: GPU %8.2f ms | CPU + upload "
+              "%8.2f ms | ratio %.1f\n", width, height, gpu_ms, cpu_ms, cpu_ms / gpu_ms);
+}
+
 void bench_varlen(CudaBackend& backend, int64_t rows, int64_t segment, const char* name) {
   const int64_t heads = 16, hd = 80;
   Tensor q = random_bf16(backend, {rows, heads, hd}, 1.0f);
@@ -210,6 +296,8 @@ int main() {
     for (const GemmShape& s : shapes) bench_gemm(backend, cublas, s);
     cublasDestroy(cublas);
     bench_k_padding(backend);
+    bench_sample(backend);
+    bench_preprocess(backend);
     bench_varlen(backend, 8192, 64, "(window)");
     bench_varlen(backend, 8192, 1024, "(full, per frame)");
     bench_causal(backend, 0, 1024, hbm);
