@@ -7,7 +7,7 @@ rule is broken, so every check in the shell script can fail on its own:
   srt FILE JSONL                 SubRip cues well formed, one per window result of JSONL (describe)
   first-text JSONL               prints 1 if the result starting at 0 s has non-blank text, else 0
   caption SOURCE.gray OUT.gray W H FRAME   mean |difference| of the caption band of one GRAY8 frame
-  stats URL                      GET URL answers a JSON object
+  stats URL [KEY]                GET URL answers a JSON object (with KEY a number >= 1)
 """
 import json
 import re
@@ -145,7 +145,13 @@ def check_stats(args) -> int:
         return fail(f"GET {url}: not JSON: {body[:200]!r}")
     if status != 200 or not isinstance(stats, dict):
         return fail(f"GET {url}: status {status}, body {body[:200]!r}")
-    print(f"ok: GET {url}: 200, a JSON object with keys {sorted(stats)[:8]}")
+    key = args[1] if len(args) > 1 else None
+    if key is not None:
+        value = stats.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 1:
+            return fail(f"GET {url}: '{key}' is {value!r}, a number >= 1 expected")
+    print(f"ok: GET {url}: 200, a JSON object with keys {sorted(stats)[:8]}" +
+          (f"; {key} = {stats[key]} (>= 1: the logged result is counted)" if key else ""))
     return 0
 
 

@@ -34,7 +34,9 @@ unset TASK PROMPT WINDOW STRIDE SAMPLE_FPS MAX_PIXELS MAX_NEW_TOKENS DEVICE STRE
 work="$(mktemp -d "${TMPDIR:-/tmp}/vlm-recipes.XXXXXX")"
 background_groups=()
 cleanup() {
+  local pgid
   for pgid in "${background_groups[@]}"; do kill -KILL -- "-$pgid" 2>/dev/null; done
+  wait 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -97,6 +99,14 @@ finish() {
   done
   wait "$pid"
   finish_rc=$?
+  forget_group "$pid"
+}
+
+# forget_group PID: a group that has ended is no longer the cleanup's to kill.
+forget_group() {
+  local kept=() pgid
+  for pgid in "${background_groups[@]}"; do [ "$pgid" = "$1" ] || kept+=("$pgid"); done
+  background_groups=("${kept[@]}")
 }
 
 # run_recipe LOG NAME ARGS…: runs a recipe to completion (hang guard 120 s); fails unless it exits 0.
@@ -251,12 +261,17 @@ live_recipe() {
   wait_for_line "$out" "$pid" 120 "$name" || exit 1
   ok "$name wrote a first result line"
   [ -n "${after_first_line:-}" ] && { $after_first_line || { kill -KILL -- "-$pid"; exit 1; }; }
-  local launch
+  local launch before after
   launch=$(gst_launch_in_group "$pid") || fail "no gst-launch-1.0 process under $name"
+  before=$(wc -l < "$out")
   kill -INT "$launch"
   finish "$pid" 60 "$log"
   [ "$finish_rc" -eq 0 ] || { cat "$log"; fail "$name exited with $finish_rc after SIGINT"; }
   ok "$name stopped by SIGINT, exited 0"
+  # Windows overlap (4 s every 2 s), so at any moment one has frames: EOS must answer it.
+  after=$(wc -l < "$out")
+  [ "$after" -gt "$before" ] || fail "$out: $before line(s) before SIGINT, $after after (EOS should answer the pending window)"
+  ok "$out: $before line(s) before SIGINT, $after after (pending window answered on EOS)"
 }
 
 step "rtsp-to-jsonl.sh $url tiny-a rtsp.jsonl"
@@ -267,7 +282,7 @@ python3 "$checks" jsonl "$work/rtsp.jsonl" --stream "$url" || exit 1
 if [ "$have_publish" -eq 1 ]; then
   port=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
   step "rtsp-publish.sh $url tiny-a events.jsonl $port"
-  check_stats() { python3 "$checks" stats "http://127.0.0.1:$port/stats"; }
+  check_stats() { python3 "$checks" stats "http://127.0.0.1:$port/stats" last_seq; }
   after_first_line=check_stats
   live_recipe "$work/publish.log" "$work/events.jsonl" rtsp-publish.sh "$url" "$model" events.jsonl "$port"
   python3 "$checks" jsonl "$work/events.jsonl" --stream camera || exit 1
