@@ -64,6 +64,7 @@ enum {
   PROP_STREAM_ID,
   PROP_EVENTS_FILE,
   PROP_QUERY_THRESHOLD,
+  PROP_FALLBACK_DEVICE,
   PROP_STATS,
 };
 
@@ -213,6 +214,17 @@ gst_vlm_describe_set_property (GObject * object, guint prop_id, const GValue * v
     case PROP_STREAM_ID: s.stream_id = str (); break;
     case PROP_EVENTS_FILE: s.events_file = str (); break;
     case PROP_QUERY_THRESHOLD: s.query_threshold = g_value_get_double (value); break;
+    case PROP_FALLBACK_DEVICE:
+      if (g_value_get_string (value) == nullptr || *g_value_get_string (value) == '\0' ||
+          valid_device (g_value_get_string (value))) {
+        s.fallback_device = str ();
+      } else {
+        GST_OBJECT_UNLOCK (self);
+        g_warning ("vlmdescribe: fallback-device '%s' is not one of cpu, cuda, cuda:N; keeping '%s'",
+            g_value_get_string (value), s.fallback_device.c_str ());
+        return;
+      }
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -247,6 +259,7 @@ gst_vlm_describe_get_property (GObject * object, guint prop_id, GValue * value, 
     case PROP_STREAM_ID: g_value_set_string (value, nullable (s.stream_id)); break;
     case PROP_EVENTS_FILE: g_value_set_string (value, nullable (s.events_file)); break;
     case PROP_QUERY_THRESHOLD: g_value_set_double (value, s.query_threshold); break;
+    case PROP_FALLBACK_DEVICE: g_value_set_string (value, nullable (s.fallback_device)); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -374,11 +387,17 @@ gst_vlm_describe_class_init (GstVlmDescribeClass * klass)
           "the pixels; windows scoring at least this are then asked for start and end times on "
           "all their frames. Every window's score is published (field score)",
           0.0, 1.0, 0.5, rw_playing));
+  g_object_class_install_property (gobject_class, PROP_FALLBACK_DEVICE,
+      g_param_spec_string ("fallback-device", "Fallback device",
+          "Where the model runs when it cannot be loaded on device (no such GPU, out of device "
+          "memory, GPU held by another process, CUDA not built): a warning names the reason and "
+          "the element continues there. Unset: that failure is an error and the element does not "
+          "start. The device in use is in stats (field device)", nullptr, rw_ready));
   g_object_class_install_property (gobject_class, PROP_STATS,
       g_param_spec_boxed ("stats", "Statistics",
           "Counters: windows-submitted, windows-done, windows-dropped (live mode), "
           "windows-discarded (flushes), windows-cancelled, windows-failed, windows-pending, "
-          "events, live", GST_TYPE_STRUCTURE,
+          "events, live, device (where the model runs; empty when none is loaded)", GST_TYPE_STRUCTURE,
           static_cast<GParamFlags> (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_set_static_metadata (element_class, "VLM video describer",

@@ -25,6 +25,7 @@ namespace vlm::gst {
 struct DescribeSettings {
   std::string model;
   std::string device = "cpu";
+  std::string fallback_device;  // empty: a device failure stops the element
   std::string prompt;
   Task task = Task::Describe;
   double sample_fps = 2.0;
@@ -54,6 +55,7 @@ struct DescribeState {
   std::atomic<bool> live{false};
   bool live_known = false;
   std::string stream;  // resolved stream id for this run
+  std::string device_in_use;  // lifecycle_mutex; empty when no model is loaded
   int direction = 1;   // of the current segment: sign of rate × applied_rate
   double time_scale = 1.0;  // |rate × applied_rate|: running time -> media time elapsed
 

@@ -268,6 +268,18 @@ GstFlowReturn transform_ip_impl (GstBaseTransform* trans, GstBuffer* buffer)
   return GST_FLOW_OK;
 }
 
+/* A checkpoint that is missing, invalid or unreadable fails the same way on any device; every
+ * other load failure (no such device, out of device memory, a GPU held elsewhere, CUDA not built)
+ * belongs to the device, and another device may load the model. */
+bool can_fall_back (const vlm::Error& e, const DescribeSettings& settings)
+{
+  const vlm::ErrorCode code = e.code ();
+  const bool checkpoint_failure = code == vlm::ErrorCode::NotFound ||
+      code == vlm::ErrorCode::InvalidModel || code == vlm::ErrorCode::Io;
+  return !checkpoint_failure && !settings.fallback_device.empty () &&
+      settings.fallback_device != settings.device;
+}
+
 }  // namespace
 
 gboolean
@@ -296,7 +308,19 @@ gst_vlm_describe_start (GstBaseTransform * trans)
     return TRUE;
   }
   try {
-    auto runner = acquire_runner ({settings.model, settings.device});
+    std::string device = settings.device;
+    std::shared_ptr<SharedRunner> runner;
+    try {
+      runner = acquire_runner ({settings.model, device});
+    } catch (const vlm::Error& e) {
+      if (!can_fall_back (e, settings))
+        throw;
+      GST_ELEMENT_WARNING (self, RESOURCE, BUSY,
+          ("Could not use device '%s' (%s); running on '%s' instead.", device.c_str (),
+              e.message ().c_str (), settings.fallback_device.c_str ()), ("%s", e.what ()));
+      device = settings.fallback_device;
+      runner = acquire_runner ({settings.model, device});
+    }
     if (!settings.events_file.empty ()) {
       std::lock_guard<std::mutex> lock (st.results_mutex);
       st.events_file.open (settings.events_file, std::ios::out | std::ios::app);
@@ -310,6 +334,7 @@ gst_vlm_describe_start (GstBaseTransform * trans)
     std::lock_guard<std::mutex> lock (st.lifecycle_mutex);
     st.last_stats = WorkerStats ();
     st.runner = runner;
+    st.device_in_use = device;
     st.worker = std::make_unique<Worker> (runner, static_cast<size_t> (settings.max_queue),
         [self] (const WindowJob& job, const WindowAnswer& answer) { publish (self, job, answer); },
         [self] (const WindowJob& job, const vlm::Error& error) { report_failure (self, job, error); });
@@ -328,7 +353,7 @@ gst_vlm_describe_start (GstBaseTransform * trans)
         ("%s", e.what ()));
     return FALSE;
   }
-  GST_INFO_OBJECT (self, "model %s on %s ready", settings.model.c_str (), settings.device.c_str ());
+  GST_INFO_OBJECT (self, "model %s on %s ready", settings.model.c_str (), st.device_in_use.c_str ());
   return TRUE;
 }
 
@@ -357,6 +382,7 @@ gst_vlm_describe_stop (GstBaseTransform * trans)
     std::lock_guard<std::mutex> lock (st.lifecycle_mutex);
     worker = std::move (st.worker);
     st.runner.reset ();
+    st.device_in_use.clear ();
   }
   if (worker) {
     worker->stop ();  // cancels and joins
@@ -485,9 +511,11 @@ gst_vlm_describe_stats (GstVlmDescribe * self)
 {
   DescribeState& st = *self->state;
   WorkerStats w;
+  std::string device;
   {
     std::lock_guard<std::mutex> lock (st.lifecycle_mutex);
     w = st.worker ? st.worker->stats () : st.last_stats;
+    device = st.device_in_use;
   }
   uint64_t events = 0;
   {
@@ -503,5 +531,6 @@ gst_vlm_describe_stats (GstVlmDescribe * self)
       "windows-failed", G_TYPE_UINT64, static_cast<guint64> (w.failed),
       "windows-pending", G_TYPE_UINT64, static_cast<guint64> (w.pending),
       "events", G_TYPE_UINT64, static_cast<guint64> (events),
-      "live", G_TYPE_BOOLEAN, static_cast<gboolean> (st.live.load ()), nullptr);
+      "live", G_TYPE_BOOLEAN, static_cast<gboolean> (st.live.load ()),
+      "device", G_TYPE_STRING, device.c_str (), nullptr);
 }

@@ -130,6 +130,68 @@ TEST(Plugin, TinyCheckpointAnswersQueryWindowsWithScores) {
   free_structures(messages);
 }
 
+// No machine has GPU 999: on a CUDA build the backend finds no such device, elsewhere CUDA is not
+// built; either way the element names the device and stops, or falls back when told to.
+TEST(Plugin, UnusableDeviceIsAnErrorNamingIt) {
+  const char* fixtures = std::getenv("VLM_FIXTURES");
+  ASSERT_NE(fixtures, nullptr);
+  const auto model = std::filesystem::path(fixtures) / "models" / "tiny-a";
+  if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "no tiny checkpoint at " << model;
+  std::string error;
+  const auto ret = pause_pipeline(
+      "videotestsrc ! vlmdescribe model=" + model.string() + " device=cuda:999 ! fakesink", &error);
+  EXPECT_EQ(ret, GST_STATE_CHANGE_FAILURE);
+  EXPECT_NE(error.find("cuda"), std::string::npos) << error;
+}
+
+TEST(Plugin, UnusableDeviceFallsBackWhenAFallbackIsSet) {
+  const char* fixtures = std::getenv("VLM_FIXTURES");
+  ASSERT_NE(fixtures, nullptr);
+  const auto model = std::filesystem::path(fixtures) / "models" / "tiny-a";
+  if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "no tiny checkpoint at " << model;
+  GstElement* pipeline = gst_parse_launch(
+      ("videotestsrc num-buffers=30 ! video/x-raw,format=I420,width=56,height=56,framerate=30/1 ! "
+       "vlmdescribe name=d model=" + model.string() + " device=cuda:999 fallback-device=cpu "
+       "mode=file window=1 stride=1 max-new-tokens=2 min-pixels=3136 max-pixels=3136 ! fakesink").c_str(),
+      nullptr);
+  ASSERT_NE(pipeline, nullptr);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  std::string warning;
+  int results = 0;
+  bool eos = false;
+  while (GstMessage* msg = gst_bus_timed_pop(bus, 60 * GST_SECOND)) {
+    const GstMessageType type = GST_MESSAGE_TYPE(msg);
+    if (type == GST_MESSAGE_WARNING && warning.empty()) {
+      GError* err = nullptr;
+      gst_message_parse_warning(msg, &err, nullptr);
+      warning = err->message;
+      g_clear_error(&err);
+    } else if (type == GST_MESSAGE_ELEMENT &&
+               gst_structure_has_name(gst_message_get_structure(msg), "vlm-event")) {
+      ++results;
+    }
+    eos = type == GST_MESSAGE_EOS;
+    const bool done = eos || type == GST_MESSAGE_ERROR;
+    gst_message_unref(msg);
+    if (done) break;
+  }
+  GstElement* d = gst_bin_get_by_name(GST_BIN(pipeline), "d");
+  GstStructure* stats = nullptr;
+  g_object_get(d, "stats", &stats, nullptr);
+  const std::string device = gst_structure_get_string(stats, "device");
+  gst_structure_free(stats);
+  gst_object_unref(d);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+  EXPECT_TRUE(eos);
+  EXPECT_NE(warning.find("cuda:999"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("'cpu'"), std::string::npos) << warning;
+  EXPECT_EQ(device, "cpu");
+  EXPECT_EQ(results, 1);  // one window [0,1) answered on the CPU
+}
+
 TEST(Plugin, AbsurdAspectRatioIsAWarningNotACrash) {
   const char* fixtures = std::getenv("VLM_FIXTURES");
   ASSERT_NE(fixtures, nullptr);
