@@ -3,6 +3,7 @@
 # Two passes: (1) describe the file into OUT_PREFIX.jsonl and convert it to OUT_PREFIX.srt
 # (subtitles at the results' own times); (2) burn those subtitles into OUT_PREFIX.subtitled.webm
 # with subparse + textoverlay, so captions appear exactly when the described content happens.
+# Keeps the .jsonl and .srt; file-to-captioned.sh burns the captions in one pass (text_src pad).
 # Example: TASK=events meson devenv -C build -w . pipelines/file-to-subtitles.sh clip.webm models/tiny-a
 set -euo pipefail
 here="$(dirname "$0")"

@@ -10,6 +10,7 @@ packages=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-tools
   libboost-dev
   gstreamer1.0-rtsp libgstrtspserver-1.0-dev
+  gstreamer1.0-x  # textoverlay (pango) for pipelines/file-to-subtitles.sh and file-to-captioned.sh
   chromium  # the localize end-to-end test renders the HTML report headless (skips without it)
 )
 missing=()
