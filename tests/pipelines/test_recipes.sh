@@ -6,9 +6,10 @@
 # get stand-ins for hardware: webcam-overlay.sh a live videotestsrc and a fakesink (VIDEO_SOURCE /
 # VIDEO_SINK), the RTSP recipes the loopback camera of rtsp_camera. Every step prints what it
 # checked; every check can fail. Hang guards bound each step; nothing asserts on speed.
-# Exit 77 (skip) only when a GStreamer element or tool a recipe needs is missing, naming it.
+# Exit 77 (skip) only when a GStreamer element or tool a recipe needs is missing, naming it, or in
+# a sanitizer build (gst-launch-1.0 cannot load an ASan-instrumented plugin).
 # Environment (tests/pipelines/meson.build): VLM_FIXTURES, VLM_RECIPES, VLM_BUILD_ROOT, VLM_MESON,
-# VLM_RTSP_CAMERA, GST_PLUGIN_PATH, GST_REGISTRY_1_0.
+# VLM_RTSP_CAMERA, VLM_SANITIZE, GST_PLUGIN_PATH, GST_REGISTRY_1_0.
 set -uo pipefail
 set -m  # each background job gets its own process group: hang guards and SIGINT reach gst-launch
 
@@ -43,6 +44,9 @@ trap cleanup EXIT
 
 # ---- what the recipes need -------------------------------------------------------------------
 step "requirements"
+[ "${VLM_SANITIZE:-none}" = none ] ||
+  skip "sanitizer build (b_sanitize=$VLM_SANITIZE): gst-launch-1.0 cannot load the instrumented libgstvlm.so"
+unset GST_PLUGIN_PATH_1_0  # it would hide GST_PLUGIN_PATH, which meson devenv sets
 command -v python3 >/dev/null || skip "python3 missing (jsonl_to_srt.py and the checks need it)"
 command -v gst-launch-1.0 >/dev/null || skip "gst-launch-1.0 missing (gstreamer1.0-tools)"
 for element in videotestsrc videoconvert decodebin filesrc filesink fakesink queue vp8enc vp8dec \
