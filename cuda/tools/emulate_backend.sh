@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Runs the WHOLE CUDA backend on the CPU: the host code (cuda/*.cpp: device setup, pool, transfers,
+# cuBLASLt plans, ops, sampling, preprocessing, weights) against a fake CUDA runtime and a fake
+# cuBLASLt (emu/cuda_runtime_api.h + cuda_host_emu.cpp, emu/cublasLt.h + cublaslt_emu.cpp), the
+# kernels rewritten as emulate_kernels.sh does (`k<<<cfg>>>(a)` -> `emu::launch(k, {cfg}, a)`) on
+# the kernel shim (emu/cuda_runtime.h), and the real GPU test programs (tests/gpu) linked against
+# libvlm's CPU build. The fake device is one sm_90-like GPU, so the tests run instead of exiting 77.
+# It finds host-side bugs (sizes, strides, pointer arithmetic, copy directions and bounds, pool
+# reuse, cuBLASLt layouts/transposes/epilogue); it cannot show real concurrency, tensor cores,
+# timing or the real compiler's code (see cuda/README.md).
+#
+# Usage: cuda/tools/emulate_backend.sh [--asan] [--quick] [BUILD_DIR]
+#   BUILD_DIR: a meson build dir of this repo whose model/libvlm.a is (re)built with ninja
+#              (default build-emu-backend, configured CPU-only if missing). Objects and programs go
+#              to BUILD_DIR/emu-backend/ and are rebuilt when their sources change.
+#   --asan:    AddressSanitizer + UBSan on the emulated backend, kernels and tests (libvlm is not
+#              instrumented); separate output dir.
+#   --quick:   also skips the cases listed in QUICK_SKIP below (the slowest ones).
+# Env: VLM_EMU_SM_COUNT (default 132: the split-K decode path depends on it), VLM_EMU_DEVICE_MEMORY
+# (bytes), GTEST_FILTER_EXTRA (appended to every program's negative filter), JOBS (default 2).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cuda_dir=$(dirname "$here")
+repo=$(dirname "$cuda_dir")
+asan=0 quick=0 build=""
+for arg in "$@"; do
+  case "$arg" in
+    --asan) asan=1 ;;
+    --quick) quick=1 ;;
+    -*) echo "unknown option $arg" >&2; exit 2 ;;
+    *) build=$arg ;;
+  esac
+done
+build=${build:-$repo/build-emu-backend}
+case "$build" in /*) ;; *) build=$PWD/$build ;; esac
+jobs=${JOBS:-2}
+
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" "$repo" -Dcuda=disabled -Dgst=disabled -Dbenchmarks=false >/dev/null
+fi
+ninja -C "$build" -j"$jobs" model/libvlm.a >/dev/null
+
+out=$build/emu-backend$([ $asan = 1 ] && echo -asan || true)
+mkdir -p "$out/fake" "$out/kernels" "$out/obj"
+# Headers: the kernel shim (cuda_runtime.h), the host runtime and cuBLASLt fakes; empty bf16/fp16
+# headers (the shim defines what the kernels use).
+for h in cuda_runtime.h cuda_runtime_api.h cublasLt.h emu_hooks.h; do
+  cmp -s "$here/emu/$h" "$out/fake/$h" || cp "$here/emu/$h" "$out/fake/$h"
+done
+touch "$out/fake/cuda_bf16.h" "$out/fake/cuda_fp16.h"
+# The kernels include "../common.cuh" (which includes "launch.h").
+for h in common.cuh launch.h; do cmp -s "$cuda_dir/$h" "$out/$h" || cp "$cuda_dir/$h" "$out/$h"; done
+for f in "$cuda_dir"/kernels/*.cu; do
+  dst=$out/kernels/$(basename "${f%.cu}").cpp
+  perl -0pe 's/(\w+(?:<[^<>]*>)?)<<<(.*?)>>>\(/emu::launch($1, emu::Cfg{$2}, /gs' "$f" > "$dst.new"
+  if cmp -s "$dst.new" "$dst"; then rm "$dst.new"; else mv "$dst.new" "$dst"; fi
+done
+
+flags=(-std=c++20 -O2 -g -pthread -DVLM_HAVE_CUDA -DGTEST_HAS_PTHREAD=1)
+[ $asan = 1 ] && flags+=(-fsanitize=address,undefined -fno-omit-frame-pointer)
+includes=(-I"$out/fake" -I"$cuda_dir" -I"$repo/model/include" -I"$repo/model/src"
+          -I"$repo/tests/model/text" -I"$repo/tests/gpu")
+
+# compile SRC OBJ [extra flags...]: rebuilds when the source or any header it read changed.
+compile() {
+  local src=$1 obj=$2; shift 2
+  if [ -f "$obj" ] && [ -f "$obj.d" ]; then
+    local stale=0 dep
+    for dep in $(sed -e 's/^[^:]*://' -e 's/\\$//' "$obj.d"); do
+      [ "$dep" -nt "$obj" ] && { stale=1; break; }
+    done
+    [ $stale = 0 ] && return 0
+  fi
+  g++ "${flags[@]}" "$@" "${includes[@]}" -MMD -MF "$obj.d" -c "$src" -o "$obj"
+}
+
+sources=()
+for f in "$out"/kernels/*.cpp; do sources+=("$f|-w"); done
+for f in backend_cuda backend_cuda_ops backend_cuda_sample backend_cuda_weights check \
+         gemm_cublaslt memory_pool preprocess_cuda; do
+  sources+=("$cuda_dir/$f.cpp|-Wall -Wextra -Wno-missing-field-initializers")
+done
+for f in cuda_host_emu cublaslt_emu; do sources+=("$here/emu/$f.cpp|-Wall -Wextra"); done
+for f in gpu_test_main test_cuda_registry test_gpu_ops test_gpu_transfers test_gpu_sample \
+         test_gpu_preprocess test_gpu_weights test_gpu_attention test_gpu_engine; do
+  sources+=("$repo/tests/gpu/$f.cpp|-Wall -Wextra -Wno-missing-field-initializers")
+done
+running=0 status=0
+for entry in "${sources[@]}"; do
+  src=${entry%%|*} extra=${entry#*|}
+  obj=$out/obj/$(basename "$(dirname "$src")")_$(basename "${src%.cpp}").o
+  # shellcheck disable=SC2086
+  compile "$src" "$obj" $extra &
+  running=$((running + 1))
+  if [ $running -ge "$jobs" ]; then wait -n || status=1; running=$((running - 1)); fi
+done
+while [ $running -gt 0 ]; do wait -n || status=1; running=$((running - 1)); done
+[ $status = 0 ] || { echo "emulate_backend: compilation failed" >&2; exit 1; }
+
+o=$out/obj
+backend=("$o"/kernels_*.o "$o"/cuda_backend_cuda*.o "$o"/cuda_check.o "$o"/cuda_gemm_cublaslt.o
+         "$o"/cuda_memory_pool.o "$o"/cuda_preprocess_cuda.o "$o"/emu_cuda_host_emu.o "$o"/emu_cublaslt_emu.o)
+libs=("$build/model/libvlm.a" /usr/lib/x86_64-linux-gnu/libgtest.a
+      -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -lpcre2-8 -licuuc -licudata -lstb -pthread
+      -Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-pthread)
+link() {  # link NAME OBJECTS...
+  local name=$1; shift
+  g++ "${flags[@]}" -o "$out/$name" -Wl,--whole-archive "${backend[@]}" -Wl,--no-whole-archive "$@" \
+    "${libs[@]}"
+}
+link test_cuda_registry "$o"/gpu_test_cuda_registry.o /usr/lib/x86_64-linux-gnu/libgtest_main.a
+link test_gpu_ops "$o"/gpu_test_gpu_{ops,transfers,sample,preprocess,weights}.o "$o"/gpu_gpu_test_main.o
+link test_gpu_attention "$o"/gpu_test_gpu_attention.o "$o"/gpu_gpu_test_main.o
+link test_gpu_engine "$o"/gpu_test_gpu_engine.o "$o"/gpu_gpu_test_main.o
+
+# Skipped cases (each would take more than a few minutes with one OS thread per CUDA thread); see
+# cuda/README.md for the measured times. QUICK_SKIP only with --quick.
+SKIP=""
+QUICK_SKIP=""
+export VLM_FIXTURES=$repo/tests/fixtures
+export VLM_EMU_SM_COUNT=${VLM_EMU_SM_COUNT:-132}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+summary=()
+failed=0
+run() {  # run LABEL PROGRAM [env...]
+  local label=$1 prog=$2; shift 2
+  local negative=$SKIP
+  [ $quick = 1 ] && negative="$negative${negative:+:}$QUICK_SKIP"
+  [ -n "${GTEST_FILTER_EXTRA:-}" ] && negative="$negative${negative:+:}$GTEST_FILTER_EXTRA"
+  local filter="*${negative:+-$negative}"
+  local start=$SECONDS rc=0
+  echo "=== $label (filter $filter)"
+  env "$@" "$out/$prog" --gtest_filter="$filter" 2>&1 | tee "$out/$label.log" || rc=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E '^\[  (PASSED|FAILED|SKIPPED) ' "$out/$label.log" | tr '\n' ' ' || true)
+  summary+=("$label: rc $rc, $((SECONDS - start)) s: $line")
+  [ $rc = 0 ] || failed=1
+}
+run cuda_registry test_cuda_registry
+run cuda_registry_no_device test_cuda_registry VLM_EMU_NO_DEVICE=1
+run gpu_ops test_gpu_ops
+run gpu_attention test_gpu_attention
+run gpu_engine test_gpu_engine
+echo
+echo "=== emulate_backend summary (skipped by filter: ${SKIP:-none}$([ $quick = 1 ] && echo " + quick: $QUICK_SKIP"))"
+printf '%s\n' "${summary[@]}"
+exit $failed
