@@ -73,11 +73,19 @@ TEST(Plugin, CorruptModelIsAnErrorNamingTheFile) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(Plugin, TinyCheckpointDescribesAClipEndToEnd) {
-  const char* fixtures = std::getenv("VLM_FIXTURES");
-  ASSERT_NE(fixtures, nullptr);
-  const auto model = std::filesystem::path(fixtures) / "models" / "tiny-a";
-  if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "no tiny checkpoint at " << model;
+// The bundled tiny checkpoint (tests/fixtures/models/tiny-a): committed, so its absence fails.
+class PluginWithTinyModel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* fixtures = std::getenv("VLM_FIXTURES");
+    ASSERT_NE(fixtures, nullptr);
+    model = std::filesystem::path(fixtures) / "models" / "tiny-a";
+    ASSERT_TRUE(std::filesystem::exists(model / "config.json")) << "no tiny checkpoint at " << model;
+  }
+  std::filesystem::path model;
+};
+
+TEST_F(PluginWithTinyModel, TinyCheckpointDescribesAClipEndToEnd) {
   std::vector<GstStructure*> messages;
   std::vector<std::string> warnings;
   // 2 s at 30 fps, 1 s windows at 2 fps: windows [0,1) and [1,2), 2 frames each, 56x56 pixels.
@@ -98,11 +106,7 @@ TEST(Plugin, TinyCheckpointDescribesAClipEndToEnd) {
   free_structures(messages);
 }
 
-TEST(Plugin, TinyCheckpointAnswersQueryWindowsWithScores) {
-  const char* fixtures = std::getenv("VLM_FIXTURES");
-  ASSERT_NE(fixtures, nullptr);
-  const auto model = std::filesystem::path(fixtures) / "models" / "tiny-a";
-  if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "no tiny checkpoint at " << model;
+TEST_F(PluginWithTinyModel, TinyCheckpointAnswersQueryWindowsWithScores) {
   std::vector<GstStructure*> messages;
   std::vector<std::string> warnings;
   // Windows [0,1) and [1,2) of 2 frames; query-threshold 0 refines both, so the real engine asks
@@ -132,11 +136,7 @@ TEST(Plugin, TinyCheckpointAnswersQueryWindowsWithScores) {
 
 // No machine has GPU 999: on a CUDA build the backend finds no such device, elsewhere CUDA is not
 // built; either way the element names the device and stops, or falls back when told to.
-TEST(Plugin, UnusableDeviceIsAnErrorNamingIt) {
-  const char* fixtures = std::getenv("VLM_FIXTURES");
-  ASSERT_NE(fixtures, nullptr);
-  const auto model = std::filesystem::path(fixtures) / "models" / "tiny-a";
-  if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "no tiny checkpoint at " << model;
+TEST_F(PluginWithTinyModel, UnusableDeviceIsAnErrorNamingIt) {
   std::string error;
   const auto ret = pause_pipeline(
       "videotestsrc ! vlmdescribe model=" + model.string() + " device=cuda:999 ! fakesink", &error);
@@ -144,11 +144,7 @@ TEST(Plugin, UnusableDeviceIsAnErrorNamingIt) {
   EXPECT_NE(error.find("cuda"), std::string::npos) << error;
 }
 
-TEST(Plugin, UnusableDeviceFallsBackWhenAFallbackIsSet) {
-  const char* fixtures = std::getenv("VLM_FIXTURES");
-  ASSERT_NE(fixtures, nullptr);
-  const auto model = std::filesystem::path(fixtures) / "models" / "tiny-a";
-  if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "no tiny checkpoint at " << model;
+TEST_F(PluginWithTinyModel, UnusableDeviceFallsBackWhenAFallbackIsSet) {
   GstElement* pipeline = gst_parse_launch(
       ("videotestsrc num-buffers=30 ! video/x-raw,format=I420,width=56,height=56,framerate=30/1 ! "
        "vlmdescribe name=d model=" + model.string() + " device=cuda:999 fallback-device=cpu "
@@ -192,11 +188,7 @@ TEST(Plugin, UnusableDeviceFallsBackWhenAFallbackIsSet) {
   EXPECT_EQ(results, 1);  // one window [0,1) answered on the CPU
 }
 
-TEST(Plugin, AbsurdAspectRatioIsAWarningNotACrash) {
-  const char* fixtures = std::getenv("VLM_FIXTURES");
-  ASSERT_NE(fixtures, nullptr);
-  const auto model = std::filesystem::path(fixtures) / "models" / "tiny-a";
-  if (!std::filesystem::exists(model / "config.json")) GTEST_SKIP() << "no tiny checkpoint at " << model;
+TEST_F(PluginWithTinyModel, AbsurdAspectRatioIsAWarningNotACrash) {
   std::vector<GstStructure*> messages;
   std::vector<std::string> warnings;
   // 2000x8 breaks the processor's aspect-ratio rule (at most 200:1): every window fails, the
