@@ -129,7 +129,7 @@ std::vector<json> read_log(const std::string& path) {
 }
 
 TEST(Monitor, CameraOutageReconnectsWhileOthersContinueAndLateCameraIsPickedUp) {
-  if (tiny_model().empty()) GTEST_SKIP() << "no tiny checkpoint";
+  ASSERT_FALSE(tiny_model().empty()) << "the bundled tiny checkpoint is missing";
   RtspCamera a(free_port()), b(free_port()), c(free_port());
   ASSERT_TRUE(a.start());
   ASSERT_TRUE(b.start());  // c stays absent at start
@@ -194,7 +194,7 @@ TEST(Monitor, CameraOutageReconnectsWhileOthersContinueAndLateCameraIsPickedUp) 
 }
 
 TEST(Monitor, KillDashNineThenRestartKeepsTheLogAndResumeWorks) {
-  if (tiny_model().empty()) GTEST_SKIP() << "no tiny checkpoint";
+  ASSERT_FALSE(tiny_model().empty()) << "the bundled tiny checkpoint is missing";
   RtspCamera b(free_port());
   ASSERT_TRUE(b.start());
   const std::string log = temp_path("kill.jsonl");
