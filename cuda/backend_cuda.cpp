@@ -100,7 +100,14 @@ CudaBackend::~CudaBackend() {
   (void)cudaStreamDestroy(stream_);
 }
 
-bool CudaBackend::supports(Op op, DType dtype) const { return supports_under(kCudaDTypes, op, dtype); }
+bool CudaBackend::supports(Op op, DType dtype) const {
+  // Weights of any float dtype: upload_weight converts them to BF16, so the loaders' question (can
+  // a checkpoint of this dtype be used, vision_weights.cpp) is yes; the ops themselves then only
+  // ever see BF16 weights (kCudaDTypes, checked per call).
+  const bool float_dtype = dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+  if ((op == Op::MatMul || op == Op::RmsNorm) && float_dtype) return true;
+  return supports_under(kCudaDTypes, op, dtype);
+}
 
 void CudaBackend::enter() const {
   cuda_check_not_broken();

@@ -17,7 +17,8 @@
 #              instrumented); separate output dir.
 #   --quick:   also skips the cases listed in QUICK_SKIP below (the slowest ones).
 # Env: VLM_EMU_SM_COUNT (default 132: the split-K decode path depends on it), VLM_EMU_DEVICE_MEMORY
-# (bytes), GTEST_FILTER_EXTRA (appended to every program's negative filter), JOBS (default 2).
+# (bytes), GTEST_FILTER_EXTRA (appended to every program's negative filter), JOBS (default 2),
+# EMU_PROGRAMS (space-separated labels to run, e.g. "gpu_engine"; default all).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cuda_dir=$(dirname "$here")
@@ -124,6 +125,7 @@ summary=()
 failed=0
 run() {  # run LABEL PROGRAM [env...]
   local label=$1 prog=$2; shift 2
+  if [ -n "${EMU_PROGRAMS:-}" ] && [[ " $EMU_PROGRAMS " != *" $label "* ]]; then return 0; fi
   local negative=$SKIP
   [ $quick = 1 ] && negative="$negative${negative:+:}$QUICK_SKIP"
   [ -n "${GTEST_FILTER_EXTRA:-}" ] && negative="$negative${negative:+:}$GTEST_FILTER_EXTRA"

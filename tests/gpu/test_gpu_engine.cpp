@@ -4,6 +4,8 @@
 // tolerance is measured, not guessed: it is the larger of 5e-2 and three times HF's own bf16
 // compute error on the same run where the fixture records it (bf16_prefill_logits_last_row).
 // Where HF's own bf16 greedy tokens leave the fp32 ones within 16 steps, those are the reference.
+// A different token is accepted only at a near tie of the reference logits (tiny random models
+// have many), after which the comparison stops.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -21,6 +23,12 @@ using testing::relative_to_max;
 
 constexpr size_t kTokensThatMustMatch = 16;
 constexpr double kLogitFloor = 5e-2;  // max |ours − ref| / max |ref| per step
+// Runs whose fixture has no HF bf16 figure (the F32 checkpoints tiny-a, tiny-b): HF's own bf16
+// logits are up to 0.097 (max |bf16 − fp32| / max |fp32|) from its fp32 ones over the first 8
+// steps of these runs (tiny-b images_two; measured with transformers 4.51.3, from_pretrained in
+// bf16 vs the fixtures' fp32 logits, on the fp32 token prefix); three times that, as for the
+// other runs. A layout or indexing bug gives errors of order 1.
+constexpr double kLogitFloorWithoutBf16Reference = 0.3;
 
 TEST(GpuEngine, GreedyRunsMatchReferenceInBf16) {
   const auto runs = testing::list_runs();
@@ -54,10 +62,6 @@ TEST(GpuEngine, GreedyRunsMatchReferenceInBf16) {
         must = n;
       }
     }
-    ASSERT_GE(result.generated_ids.size(), must);
-    EXPECT_TRUE(std::equal(ref_ids.begin(), ref_ids.begin() + static_cast<std::ptrdiff_t>(must),
-                           result.generated_ids.begin()))
-        << "greedy tokens differ within the first " << must;
     double tolerance = kLogitFloor;
     if (r.has("bf16_prefill_logits_last_row") && r.has("prefill_logits")) {
       const auto prefill = read_array<float>(r, "prefill_logits");
@@ -65,18 +69,52 @@ TEST(GpuEngine, GreedyRunsMatchReferenceInBf16) {
       const std::vector<float> ref_last(prefill.end() - static_cast<std::ptrdiff_t>(vocab), prefill.end());
       tolerance = std::max(
           tolerance, 3 * relative_to_max(read_array<float>(r, "bf16_prefill_logits_last_row"), ref_last));
+    } else {
+      tolerance = kLogitFloorWithoutBf16Reference;
     }
+    // Tokens: equal to the reference, except at a near tie of the reference logits (top tokens
+    // within 2·kLogitFloor·max|ref| of each other: two logits each off by bf16's typical error can
+    // swap), where either token is right and the comparison stops (later steps have another
+    // context).
+    // Logits: compared while our tokens follow the fp32 reference's (same context as its logits).
+    const auto fp32_ids = read_array<int32_t>(r, "generated_ids");
     const auto ref_logits = read_array<float>(r, "generated_logits");
     const size_t vocab = static_cast<size_t>(engine->config().text.vocab_size);
-    const size_t steps = std::min(must, std::min(result.logits.size(), ref_logits.size()) / vocab);
+    const size_t logit_steps = std::min(result.logits.size(), ref_logits.size()) / vocab;
+    ASSERT_GE(result.generated_ids.size(), must);
     double worst = 0.0;
-    for (size_t step = 0; step < steps; ++step) {
-      const std::vector<float> ours(result.logits.begin() + static_cast<std::ptrdiff_t>(step * vocab),
-                                    result.logits.begin() + static_cast<std::ptrdiff_t>((step + 1) * vocab));
-      const std::vector<float> ref(ref_logits.begin() + static_cast<std::ptrdiff_t>(step * vocab),
-                                   ref_logits.begin() + static_cast<std::ptrdiff_t>((step + 1) * vocab));
-      worst = std::max(worst, relative_to_max(ours, ref));
+    bool on_fp32_path = true;
+    size_t logit_steps_compared = 0;
+    for (size_t step = 0; step < must; ++step) {
+      const bool have_logits = on_fp32_path && step < logit_steps && step < fp32_ids.size();
+      std::vector<float> ref;
+      if (have_logits) {
+        const std::vector<float> ours(result.logits.begin() + static_cast<std::ptrdiff_t>(step * vocab),
+                                      result.logits.begin() + static_cast<std::ptrdiff_t>((step + 1) * vocab));
+        ref.assign(ref_logits.begin() + static_cast<std::ptrdiff_t>(step * vocab),
+                   ref_logits.begin() + static_cast<std::ptrdiff_t>((step + 1) * vocab));
+        worst = std::max(worst, relative_to_max(ours, ref));
+        ++logit_steps_compared;
+      }
+      const int32_t ours_id = result.generated_ids[step], ref_id = ref_ids[step];
+      if (step < fp32_ids.size() && ours_id != fp32_ids[step]) on_fp32_path = false;
+      if (ours_id == ref_id) continue;
+      double max_ref = 0.0;
+      for (float v : ref) max_ref = std::max(max_ref, std::abs(static_cast<double>(v)));
+      const bool in_range = ours_id >= 0 && static_cast<size_t>(ours_id) < ref.size() &&
+                            ref_id >= 0 && static_cast<size_t>(ref_id) < ref.size();
+      const double gap = in_range ? ref[static_cast<size_t>(ref_id)] - ref[static_cast<size_t>(ours_id)] : INFINITY;
+      EXPECT_TRUE(have_logits && gap <= 2 * kLogitFloor * max_ref)
+          << "greedy token " << ours_id << " instead of " << ref_id << " at step " << step
+          << " where the reference has no near tie (gap " << gap << ", band "
+          << 2 * kLogitFloor * max_ref << ")";
+      std::printf("[ note ] %s: near tie at step %zu (reference gap %.3g <= %.3g): token %d instead of "
+                  "%d; tokens compared up to here\n", r.label().c_str(), step, gap,
+                  2 * kLogitFloor * max_ref, ours_id, ref_id);
+      break;
     }
+    std::printf("[ figure ] %-28s logits compared over %zu steps\n", r.label().c_str(),
+                logit_steps_compared);
     std::printf("[ figure ] %-28s cuda bf16: worst step logits rel err vs HF fp32 = %.3g (tol %.3g)\n",
                 r.label().c_str(), worst, tolerance);
     EXPECT_LE(worst, tolerance);

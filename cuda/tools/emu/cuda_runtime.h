@@ -1,9 +1,9 @@
 // Host emulation of the CUDA built-ins that cuda/kernels/*.cu use, for cuda/tools/emulate_kernels.sh
 // and emulate_backend.sh: checks the kernels' index math, barriers and warp shuffles on a machine
-// without a GPU. One OS thread per CUDA thread of a block, blocks one after another, __shared__ =
-// function-local static (valid because one block runs at a time), shuffles through a per-warp
-// exchange + barrier. Kernels without barriers/shuffles run their threads sequentially after
-// block 0 (see launch()). Launch configurations are checked against the runtime's limits and
+// without a GPU. One fiber (ucontext) per CUDA thread of a block, scheduled cooperatively at
+// barriers, blocks one after another, __shared__ = function-local static (valid because one block
+// runs at a time), shuffles through a per-warp exchange + warp barrier. Kernels without
+// barriers/shuffles run their threads as plain calls after block 0 (see launch()). Launch configurations are checked against the runtime's limits and
 // reported through emu_hooks.h (the backend emulation turns them into cudaGetLastError()).
 // It says nothing about speed, coalescing or the real compiler; it is a logic check only.
 #pragma once
@@ -11,13 +11,13 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <barrier>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <memory>
-#include <thread>
+#include <mutex>
+#include <ucontext.h>
 #include <vector>
 
 #include "emu_hooks.h"
@@ -33,14 +33,159 @@ struct dim3 { unsigned x = 1, y = 1, z = 1; constexpr dim3(unsigned a = 1, unsig
 inline thread_local dim3 threadIdx, blockIdx;
 inline dim3 blockDim, gridDim;
 namespace emu {
-struct BlockSync {
-  std::unique_ptr<std::barrier<>> block, end;
-  std::vector<std::unique_ptr<std::barrier<>>> warps;
-  alignas(8) uint64_t xchg[32][32];
+// One CUDA block = one fiber (ucontext) per CUDA thread on the launching OS thread, scheduled
+// cooperatively: a thread runs until it reaches a barrier (__syncthreads: the block; a shuffle:
+// its warp) and waits there until every thread of the block / warp has arrived. Much cheaper than
+// an OS thread per CUDA thread (no kernel round trips, no load on a shared machine), and a
+// barrier some threads never reach (they returned early) is reported instead of hanging.
+enum class FiberState { Fresh, Running, AtBlock, AtWarp, Done };
+// Context switch: a few instructions on x86-64 (callee-saved registers + stack pointer; no signal
+// mask syscall), ucontext elsewhere and under AddressSanitizer (which intercepts swapcontext).
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define EMU_FAST_SWITCH 1
+extern "C" void emu_switch_context(void** save_sp, void* next_sp);
+asm(R"(
+.text
+.weak emu_switch_context
+.type emu_switch_context,@function
+emu_switch_context:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+)");
+#else
+#define EMU_FAST_SWITCH 0
+#endif
+struct Fiber {
+#if EMU_FAST_SWITCH
+  void* sp = nullptr;
+#else
+  ucontext_t ctx;
+#endif
+  dim3 tid;
+  unsigned warp = 0;
+  FiberState state = FiberState::Fresh;
+  unsigned long long wait_gen = 0;
 };
-inline BlockSync* g_sync = nullptr;
-inline std::atomic<bool> g_used_sync{false};  // a barrier or shuffle ran in this launch's block 0
-inline thread_local bool t_sequential = false;  // this OS thread runs CUDA threads one by one
+struct BlockSched {
+#if EMU_FAST_SWITCH
+  void* main_sp = nullptr;
+#else
+  ucontext_t main;
+#endif
+  std::vector<Fiber> fibers;
+  unsigned current = 0;
+  unsigned long long block_gen = 0;
+  unsigned block_arrived = 0;
+  std::vector<unsigned long long> warp_gen;
+  std::vector<unsigned> warp_arrived, warp_size;
+  alignas(8) uint64_t xchg[32][32];
+  std::function<void()> body;
+};
+inline BlockSched* g_sched = nullptr;
+inline bool g_used_sync = false;              // a barrier or shuffle ran in this launch's block 0
+inline thread_local bool t_sequential = false;  // CUDA threads run one by one (no fibers)
+inline std::mutex g_launch_mutex;             // one launch at a time (__shared__ is static)
+constexpr size_t kFiberStack = 256 * 1024;
+inline std::vector<std::unique_ptr<char[]>>& fiber_stacks() {
+  static std::vector<std::unique_ptr<char[]>> stacks;
+  return stacks;
+}
+inline void fiber_entry() {
+  BlockSched& s = *g_sched;
+  s.body();
+  s.fibers[s.current].state = FiberState::Done;
+#if EMU_FAST_SWITCH
+  void* dead = nullptr;
+  emu_switch_context(&dead, s.main_sp);  // never resumed
+  std::abort();
+#endif  // else uc_link returns to the scheduler
+}
+inline void fiber_yield() {
+  BlockSched& s = *g_sched;
+#if EMU_FAST_SWITCH
+  emu_switch_context(&s.fibers[s.current].sp, s.main_sp);
+#else
+  swapcontext(&s.fibers[s.current].ctx, &s.main);
+#endif
+}
+// Runs one block (blockIdx already set) as fibers; aborts with a description on barrier
+// divergence (some threads wait at a barrier the others can no longer reach).
+inline void run_block_fibers(unsigned n, const std::function<dim3(unsigned)>& thread_of) {
+  BlockSched& s = *g_sched;
+  auto& stacks = fiber_stacks();
+  while (stacks.size() < n) stacks.push_back(std::make_unique<char[]>(kFiberStack));
+  s.fibers.assign(n, Fiber{});
+  s.block_arrived = 0;
+  std::fill(s.warp_arrived.begin(), s.warp_arrived.end(), 0u);
+  for (unsigned t = 0; t < n; ++t) {
+    Fiber& f = s.fibers[t];
+    f.tid = thread_of(t);
+    f.warp = t / 32;
+#if EMU_FAST_SWITCH
+    // Initial frame: six zero registers, then fiber_entry as the return address, then a dummy
+    // return address for fiber_entry itself (so it starts with rsp = 8 mod 16, as after a call).
+    auto top = reinterpret_cast<uintptr_t>(stacks[t].get() + kFiberStack) & ~uintptr_t{15};
+    void** frame = reinterpret_cast<void**>(top) - 8;
+    for (int r = 0; r < 6; ++r) frame[r] = nullptr;
+    frame[6] = reinterpret_cast<void*>(&fiber_entry);
+    frame[7] = nullptr;
+    f.sp = frame;
+#else
+    getcontext(&f.ctx);
+    f.ctx.uc_stack.ss_sp = stacks[t].get();
+    f.ctx.uc_stack.ss_size = kFiberStack;
+    f.ctx.uc_link = &s.main;
+    makecontext(&f.ctx, fiber_entry, 0);
+#endif
+  }
+  for (;;) {
+    bool progress = false, all_done = true;
+    for (unsigned t = 0; t < n; ++t) {
+      Fiber& f = s.fibers[t];
+      if (f.state == FiberState::Done) continue;
+      all_done = false;
+      const bool ready = f.state == FiberState::Fresh ||
+                         (f.state == FiberState::AtBlock && s.block_gen != f.wait_gen) ||
+                         (f.state == FiberState::AtWarp && s.warp_gen[f.warp] != f.wait_gen);
+      if (!ready) continue;
+      f.state = FiberState::Running;
+      s.current = t;
+      threadIdx = f.tid;
+#if EMU_FAST_SWITCH
+      emu_switch_context(&s.main_sp, f.sp);
+#else
+      swapcontext(&s.main, &f.ctx);
+#endif
+      progress = true;
+    }
+    if (all_done) return;
+    if (!progress) {
+      unsigned done = 0, at_block = 0, at_warp = 0;
+      for (const Fiber& f : s.fibers) {
+        done += f.state == FiberState::Done;
+        at_block += f.state == FiberState::AtBlock;
+        at_warp += f.state == FiberState::AtWarp;
+      }
+      std::fprintf(stderr, "emu: barrier divergence in block (%u,%u,%u): %u threads finished, %u wait at "
+                   "__syncthreads, %u at a warp shuffle; on a GPU this hangs or is undefined\n",
+                   blockIdx.x, blockIdx.y, blockIdx.z, done, at_block, at_warp);
+      std::abort();
+    }
+  }
+}
 struct Cfg { dim3 grid; dim3 block; size_t smem = 0; void* stream = nullptr; };
 // Launch configuration rules of the real runtime (a violation is recorded, as cudaGetLastError
 // reports it after a real launch, and the kernel does not run).
@@ -50,11 +195,10 @@ inline bool config_ok(const Cfg& c) {
          c.grid.x >= 1 && c.grid.x <= 0x7fffffffu && c.grid.y >= 1 && c.grid.y <= 65535 &&
          c.grid.z >= 1 && c.grid.z <= 65535 && c.smem <= 48 * 1024;
 }
-// Block 0 runs with one OS thread per CUDA thread (real barriers and shuffles). When it used no
-// barrier or shuffle, the kernel is one without intra-block communication and the remaining blocks
-// run their CUDA threads one after another on one OS thread (much faster, same result); a barrier
-// or shuffle met later in that mode aborts loudly. Otherwise the same OS threads run every block
-// in turn, with a barrier between blocks (__shared__ is one static per kernel).
+// Block 0 runs as fibers. When it used no barrier or shuffle, the kernel is one without
+// intra-block communication and the remaining blocks run their CUDA threads as plain calls one
+// after another (much faster, same result); a barrier or shuffle met later in that mode aborts
+// loudly. Otherwise every block runs as fibers, one block after another.
 template <typename F, typename... A>
 void launch(F kernel, Cfg cfg, A... args) {
   if (!config_ok(cfg)) {
@@ -62,6 +206,7 @@ void launch(F kernel, Cfg cfg, A... args) {
     return;
   }
   if (g_launch_hook) g_launch_hook(cfg.stream);
+  std::lock_guard<std::mutex> lock(g_launch_mutex);
   blockDim = cfg.block; gridDim = cfg.grid;
   const unsigned n = cfg.block.x * cfg.block.y * cfg.block.z;
   const unsigned long long n_blocks = 1ull * cfg.grid.x * cfg.grid.y * cfg.grid.z;
@@ -69,58 +214,70 @@ void launch(F kernel, Cfg cfg, A... args) {
     return dim3(static_cast<unsigned>(b % cfg.grid.x), static_cast<unsigned>(b / cfg.grid.x % cfg.grid.y),
                 static_cast<unsigned>(b / cfg.grid.x / cfg.grid.y));
   };
-  const auto thread_of = [&](unsigned t) {
+  const std::function<dim3(unsigned)> thread_of = [&](unsigned t) {
     return dim3(t % cfg.block.x, t / cfg.block.x % cfg.block.y, t / cfg.block.x / cfg.block.y);
   };
-  BlockSync sync;
-  sync.block = std::make_unique<std::barrier<>>(n);
-  sync.end = std::make_unique<std::barrier<>>(n);
-  for (unsigned w = 0; w < (n + 31) / 32; ++w) sync.warps.push_back(std::make_unique<std::barrier<>>(std::min(32u, n - w * 32)));
-  g_sync = &sync;
+  BlockSched sched;
+  const unsigned warps = (n + 31) / 32;
+  sched.warp_gen.assign(warps, 0);
+  sched.warp_arrived.assign(warps, 0);
+  for (unsigned w = 0; w < warps; ++w) sched.warp_size.push_back(std::min(32u, n - w * 32));
+  sched.body = [&] { kernel(args...); };
+  g_sched = &sched;
   g_used_sync = false;
-  std::atomic<bool> threaded{true};
-  std::vector<std::thread> threads;
-  for (unsigned t = 0; t < n; ++t) threads.emplace_back([&, t] {
-    threadIdx = thread_of(t);
-    for (unsigned long long b = 0; b < n_blocks; ++b) {
-      blockIdx = block_of(b);
-      kernel(args...);
-      sync.end->arrive_and_wait();
-      if (b == 0) {
-        if (!g_used_sync.load()) { if (t == 0) threaded = false; return; }
-      }
-    }
-  });
-  for (auto& th : threads) th.join();
-  if (threaded) return;
-  t_sequential = true;
+  blockIdx = block_of(0);
+  run_block_fibers(n, thread_of);
+  const bool fibers = g_used_sync;
+  t_sequential = !fibers;
   for (unsigned long long b = 1; b < n_blocks; ++b) {
     blockIdx = block_of(b);
-    for (unsigned t = 0; t < n; ++t) { threadIdx = thread_of(t); kernel(args...); }
+    if (fibers) {
+      run_block_fibers(n, thread_of);
+    } else {
+      for (unsigned t = 0; t < n; ++t) { threadIdx = thread_of(t); kernel(args...); }
+    }
   }
   t_sequential = false;
+  g_sched = nullptr;
 }
 [[noreturn]] inline void sequential_violation(const char* what) {
   std::fprintf(stderr, "emu: %s in a kernel whose block 0 used no barrier or shuffle (classified "
                "as communication-free); the emulation cannot run it correctly\n", what);
   std::abort();
 }
+// Arrive at the warp's barrier and wait for the other lanes.
+inline void warp_barrier() {
+  BlockSched& s = *g_sched;
+  Fiber& f = s.fibers[s.current];
+  f.state = FiberState::AtWarp;
+  f.wait_gen = s.warp_gen[f.warp];
+  if (++s.warp_arrived[f.warp] == s.warp_size[f.warp]) { s.warp_arrived[f.warp] = 0; ++s.warp_gen[f.warp]; }
+  fiber_yield();
+}
+inline void block_barrier() {
+  BlockSched& s = *g_sched;
+  Fiber& f = s.fibers[s.current];
+  f.state = FiberState::AtBlock;
+  f.wait_gen = s.block_gen;
+  if (++s.block_arrived == s.fibers.size()) { s.block_arrived = 0; ++s.block_gen; }
+  fiber_yield();
+}
 template <typename T> T shfl(T v, int src) {
   if (t_sequential) sequential_violation("a warp shuffle");
   g_used_sync = true;
   const unsigned t = threadIdx.x, w = t / 32, lane = t % 32;
   uint64_t bits = 0; std::memcpy(&bits, &v, sizeof v);
-  g_sync->xchg[w][lane] = bits;
-  g_sync->warps[w]->arrive_and_wait();
-  uint64_t got = g_sync->xchg[w][src & 31];
-  g_sync->warps[w]->arrive_and_wait();
+  g_sched->xchg[w][lane] = bits;
+  warp_barrier();
+  uint64_t got = g_sched->xchg[w][src & 31];
+  warp_barrier();
   T r; std::memcpy(&r, &got, sizeof r); return r;
 }
 }  // namespace emu
 inline void __syncthreads() {
   if (emu::t_sequential) emu::sequential_violation("__syncthreads");
   emu::g_used_sync = true;
-  emu::g_sync->block->arrive_and_wait();
+  emu::block_barrier();
 }
 template <typename T> T __shfl_sync(unsigned, T v, int src) { return emu::shfl(v, src); }
 template <typename T> T __shfl_xor_sync(unsigned, T v, int mask) { return emu::shfl(v, (threadIdx.x % 32) ^ mask); }
