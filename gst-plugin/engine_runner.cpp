@@ -59,11 +59,10 @@ class EngineRunner final : public WindowRunner {
     const int64_t refine_pixels = job.task.max_pixels > 0 ? job.task.max_pixels : kDefaultFramePixels;
     const int64_t factor = engine_->preprocessor().factor();
     const int64_t coarse_pixels = std::max(refine_pixels / 4, 4 * factor * factor);
-    EngineLocalizeModel coarse(*engine_, tokenizer_, coarse_pixels, job.task.max_new_tokens);
-    EngineLocalizeModel refine(*engine_, tokenizer_, refine_pixels, job.task.max_new_tokens);
-    coarse.set_cancel(&cancel);
-    refine.set_cancel(&cancel);
-    return answer_query_window(coarse, refine, job);
+    EngineLocalizeModel model(*engine_, tokenizer_, refine_pixels, job.task.max_new_tokens);
+    model.set_score_max_pixels(coarse_pixels);
+    model.set_cancel(&cancel);
+    return answer_query_window(model, model, job);
   }
 
   std::unique_ptr<Engine> engine_;

@@ -26,12 +26,15 @@ namespace {
 const char kUsage[] =
     "usage: vlm localize --model DIR --video FILE --query TEXT [--query TEXT...]\n"
     "                    [--window S] [--stride S] [--fps F] [--coarse-fps F] [--max-pixels N]\n"
+    "                    [--coarse-max-pixels N]\n"
     "                    [--candidates N] [--threshold P] [--out events.json] [--srt FILE]\n"
     "                    [--html report.html] [--device cpu|cuda] [--threads N] [--resume]\n"
     "                    [--progress auto|bar|json|none] [--vision-tokens N]\n"
     "  Pass 1 scores --window-second windows every --stride seconds at --coarse-fps (default 1)\n"
     "  by the model's probability of answering yes; pass 2 asks for start/end times at --fps\n"
     "  (default 2) around the best --candidates windows per query. Defaults: window 16, stride 8.\n"
+    "  Pass 1 frames have at most --coarse-max-pixels (default a quarter of pass 2's cap:\n"
+    "  --max-pixels, or 602112 when it is 0).\n"
     "  --resume continues from the checkpoint kept next to --out (OUT.partial.json).\n"
     "  --vision-tokens (default 6144) bounds each clip's vision tokens: long refine clips get\n"
     "  smaller frames so that they fit the context.\n";
@@ -48,7 +51,7 @@ void write_file(const std::string& path, const std::string& text) {
 int run_localize(int argc, char** argv) {
   try {
     Args args(argc, argv,
-              {"model", "video", "query", "window", "stride", "fps", "coarse-fps", "max-pixels",
+              {"model", "video", "query", "window", "stride", "fps", "coarse-fps", "max-pixels", "coarse-max-pixels",
                "candidates", "threshold", "out", "srt", "html", "device", "threads", "progress",
                "vision-tokens"},
               {"resume", "help"});
@@ -77,6 +80,11 @@ int run_localize(int argc, char** argv) {
     }
     const int64_t max_pixels = args.get_int("max-pixels", 0);
     if (max_pixels < 0) throw UsageError("--max-pixels must not be negative");
+    // qwen-vl-utils' per-frame cap for short clips; the coarse pass looks at a quarter of it.
+    constexpr int64_t kShortClipFramePixels = 602112;
+    const int64_t coarse_max_pixels = args.get_int(
+        "coarse-max-pixels", (max_pixels > 0 ? max_pixels : kShortClipFramePixels) / 4);
+    if (coarse_max_pixels < 0) throw UsageError("--coarse-max-pixels must not be negative");
     const int vision_tokens = args.get_int("vision-tokens", 6144);
     if (vision_tokens < 64) throw UsageError("--vision-tokens must be at least 64");
     const std::string out_path = args.get_or("out", "");
@@ -91,6 +99,7 @@ int run_localize(int argc, char** argv) {
     auto engine = vlm::Engine::load(model_dir, engine_options);
     vlm::Tokenizer tokenizer = vlm::Tokenizer::from_file(std::filesystem::path(model_dir) / "tokenizer.json");
     vlm::EngineLocalizeModel model(*engine, tokenizer, max_pixels, /*max_new_tokens=*/64, vision_tokens);
+    model.set_score_max_pixels(coarse_max_pixels);
 
     vlm::LocalizeRun run;
     ProbeResult probe = probe_video(video);
@@ -99,7 +108,9 @@ int run_localize(int argc, char** argv) {
     constexpr int64_t kVideoFrameMaxPixels = 768 * 28 * 28;
     VideoFileSource source(video, probe.duration_seconds, probe.error,
                            max_pixels > 0 ? std::min(max_pixels, kVideoFrameMaxPixels) : kVideoFrameMaxPixels);
-    run.input_id = file_identity(video);
+    // The pixel settings change the scores: a checkpoint made with others must not be resumed.
+    run.input_id = file_identity(video) + "|pixels " + std::to_string(max_pixels) + "/" +
+                   std::to_string(coarse_max_pixels) + "/" + std::to_string(vision_tokens);
     run.resume = args.flag("resume");
     if (!out_path.empty()) run.checkpoint = out_path + ".partial.json";
     ProgressPrinter progress(progress_mode);

@@ -137,12 +137,16 @@ class EngineLocalizeModel : public LocalizeModel {
   std::string locate(std::span<const TimedFrame> clip, const std::string& query) override;
   // Optional: generation stops when it fires, and score()/locate() throw Error(Cancelled).
   void set_cancel(const CancelToken* cancel) { cancel_ = cancel; }
+  // The coarse pass's per-frame cap (0 = max_pixels, as locate()): the yes/no question needs less
+  // detail than the start/end one, so it may look at smaller frames.
+  void set_score_max_pixels(int64_t pixels) { score_max_pixels_ = pixels; }
 
  private:
   Engine& engine_;
   const CancelToken* cancel_ = nullptr;
   std::vector<int32_t> yes_ids_, no_ids_;
   int64_t max_pixels_;
+  int64_t score_max_pixels_ = 0;
   int max_new_tokens_;
   int64_t max_vision_tokens_;
 };

@@ -85,7 +85,8 @@ EngineLocalizeModel::EngineLocalizeModel(Engine& engine, const Tokenizer& tokeni
 
 double EngineLocalizeModel::score(std::span<const TimedFrame> clip, const std::string& query) {
   GenerateRequest request;
-  request.visions.push_back(clip_item(clip, engine_.preprocessor(), max_pixels_, max_vision_tokens_));
+  const int64_t pixels = score_max_pixels_ > 0 ? score_max_pixels_ : max_pixels_;
+  request.visions.push_back(clip_item(clip, engine_.preprocessor(), pixels, max_vision_tokens_));
   request.prompt = localize_score_prompt(query);
   request.sampling.greedy = true;
   request.sampling.max_new_tokens = 1;
