@@ -347,7 +347,9 @@ gst_vlm_describe_class_init (GstVlmDescribeClass * klass)
           "Qwen2.5-VL was trained with)", 0.01, 60.0, 2.0, rw_playing));
   g_object_class_install_property (gobject_class, PROP_WINDOW,
       g_param_spec_double ("window", "Window",
-          "Length of each window in seconds", 0.05, 3600.0, 4.0, rw_playing));
+          "Length of each window in seconds of media time (the same windows at any playback "
+          "rate; reverse playback gives the model each window's frames in media order)",
+          0.05, 3600.0, 4.0, rw_playing));
   g_object_class_install_property (gobject_class, PROP_STRIDE,
       g_param_spec_double ("stride", "Stride",
           "Seconds between window starts (less than window: overlapping windows)",
