@@ -2,7 +2,8 @@
 // (set_pad_unaligned_k: a zero-padded weight copy and a padded copy of x) must give the CPU
 // reference's result like the plain path, at odd K (45, and the ViT MLP's 3420) and for a view of
 // the weight's first rows; memory_stats() counts each live weight's bytes (with its padded copy)
-// exactly and forgets them when the weight dies. Tolerance as the other matmul tests: one bf16
+// exactly and forgets them when the weight dies; an impossible allocation is OutOfMemory and leaves
+// the backend usable. Tolerance as the other matmul tests: one bf16
 // output rounding (rtol 2^-8) plus atol 1e-3·max|cpu| for f32 summation order.
 #include <gtest/gtest.h>
 
@@ -55,6 +56,22 @@ TEST(GpuWeights, MemoryStatsCountLiveWeightsAndTheirPaddedCopies) {
     EXPECT_GE(gpu.memory_stats().peak_in_use_bytes, gpu.memory_stats().in_use_bytes);
   }
   EXPECT_EQ(gpu.memory_stats().weight_bytes, before);
+}
+
+TEST(GpuWeights, AllocationBeyondTheDeviceIsOutOfMemoryAndTheBackendStaysUsable) {
+  // 1 PiB: more than any GPU has. The pool returns its cache, retries once, then throws
+  // OutOfMemory (a non-sticky error: the context, stream and pool must keep working).
+  Backends b;
+  const auto values = random_bf16(1000, 7);
+  const Tensor kept = b.gpu_act(values, {10, 100});
+  try {
+    b.gpu->alloc(DType::U8, {int64_t{1} << 50});
+    ADD_FAILURE() << "a 1 PiB device allocation succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::OutOfMemory) << e.what();
+  }
+  EXPECT_EQ(b.gpu->to_host_f32(kept), values);
+  EXPECT_EQ(b.gpu->to_host_f32(b.gpu_act(values, {1000})), values);
 }
 
 }  // namespace

@@ -40,8 +40,17 @@ namespace emu {
 // barrier some threads never reach (they returned early) is reported instead of hanging.
 enum class FiberState { Fresh, Running, AtBlock, AtWarp, Done };
 // Context switch: a few instructions on x86-64 (callee-saved registers + stack pointer; no signal
-// mask syscall), ucontext elsewhere and under AddressSanitizer (which intercepts swapcontext).
-#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+// mask syscall), ucontext elsewhere. Under AddressSanitizer each switch is announced with
+// __sanitizer_start/finish_switch_fiber, so ASan knows which stack is live.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define EMU_ASAN_START(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define EMU_ASAN_FINISH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
+#else
+#define EMU_ASAN_START(save, bottom, size) ((void)0)
+#define EMU_ASAN_FINISH(save, bottom, size) ((void)0)
+#endif
+#if defined(__x86_64__)
 #define EMU_FAST_SWITCH 1
 extern "C" void emu_switch_context(void** save_sp, void* next_sp);
 asm(R"(
@@ -69,6 +78,8 @@ emu_switch_context:
 #define EMU_FAST_SWITCH 0
 #endif
 struct Fiber {
+  char* stack = nullptr;
+  void* asan_fake_stack = nullptr;
 #if EMU_FAST_SWITCH
   void* sp = nullptr;
 #else
@@ -80,6 +91,9 @@ struct Fiber {
   unsigned long long wait_gen = 0;
 };
 struct BlockSched {
+  void* main_asan_fake_stack = nullptr;
+  const void* main_stack_bottom = nullptr;
+  size_t main_stack_size = 0;
 #if EMU_FAST_SWITCH
   void* main_sp = nullptr;
 #else
@@ -105,21 +119,28 @@ inline std::vector<std::unique_ptr<char[]>>& fiber_stacks() {
 }
 inline void fiber_entry() {
   BlockSched& s = *g_sched;
+  EMU_ASAN_FINISH(nullptr, &s.main_stack_bottom, &s.main_stack_size);
   s.body();
   s.fibers[s.current].state = FiberState::Done;
 #if EMU_FAST_SWITCH
   void* dead = nullptr;
+  EMU_ASAN_START(nullptr, s.main_stack_bottom, s.main_stack_size);  // this fiber's stack dies
   emu_switch_context(&dead, s.main_sp);  // never resumed
   std::abort();
+#else
+  EMU_ASAN_START(nullptr, s.main_stack_bottom, s.main_stack_size);
 #endif  // else uc_link returns to the scheduler
 }
 inline void fiber_yield() {
   BlockSched& s = *g_sched;
+  Fiber& f = s.fibers[s.current];
+  EMU_ASAN_START(&f.asan_fake_stack, s.main_stack_bottom, s.main_stack_size);
 #if EMU_FAST_SWITCH
-  emu_switch_context(&s.fibers[s.current].sp, s.main_sp);
+  emu_switch_context(&f.sp, s.main_sp);
 #else
-  swapcontext(&s.fibers[s.current].ctx, &s.main);
+  swapcontext(&f.ctx, &s.main);
 #endif
+  EMU_ASAN_FINISH(f.asan_fake_stack, &s.main_stack_bottom, &s.main_stack_size);
 }
 // Runs one block (blockIdx already set) as fibers; aborts with a description on barrier
 // divergence (some threads wait at a barrier the others can no longer reach).
@@ -134,6 +155,7 @@ inline void run_block_fibers(unsigned n, const std::function<dim3(unsigned)>& th
     Fiber& f = s.fibers[t];
     f.tid = thread_of(t);
     f.warp = t / 32;
+    f.stack = stacks[t].get();
 #if EMU_FAST_SWITCH
     // Initial frame: six zero registers, then fiber_entry as the return address, then a dummy
     // return address for fiber_entry itself (so it starts with rsp = 8 mod 16, as after a call).
@@ -164,11 +186,13 @@ inline void run_block_fibers(unsigned n, const std::function<dim3(unsigned)>& th
       f.state = FiberState::Running;
       s.current = t;
       threadIdx = f.tid;
+      EMU_ASAN_START(&s.main_asan_fake_stack, f.stack, kFiberStack);
 #if EMU_FAST_SWITCH
       emu_switch_context(&s.main_sp, f.sp);
 #else
       swapcontext(&s.main, &f.ctx);
 #endif
+      EMU_ASAN_FINISH(s.main_asan_fake_stack, nullptr, nullptr);
       progress = true;
     }
     if (all_done) return;
