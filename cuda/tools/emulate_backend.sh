@@ -86,6 +86,10 @@ for f in gpu_test_main test_cuda_registry test_gpu_ops test_gpu_transfers test_g
          test_gpu_preprocess test_gpu_weights test_gpu_attention test_gpu_engine; do
   sources+=("$repo/tests/gpu/$f.cpp|-Wall -Wextra -Wno-missing-field-initializers")
 done
+# The vlm CLI (examples/vlm), as scripts/device-check.sh runs it on a GPU (`vlm bench --device
+# cuda`); it needs GStreamer's app/video libraries.
+gst_flags=$(pkg-config --cflags gstreamer-app-1.0 gstreamer-video-1.0)
+for f in "$repo"/examples/vlm/*.cpp; do sources+=("$f|-w $gst_flags"); done
 running=0 status=0
 for entry in "${sources[@]}"; do
   src=${entry%%|*} extra=${entry#*|}
@@ -113,6 +117,8 @@ link test_cuda_registry "$o"/gpu_test_cuda_registry.o /usr/lib/x86_64-linux-gnu/
 link test_gpu_ops "$o"/gpu_test_gpu_{ops,transfers,sample,preprocess,weights}.o "$o"/gpu_gpu_test_main.o
 link test_gpu_attention "$o"/gpu_test_gpu_attention.o "$o"/gpu_gpu_test_main.o
 link test_gpu_engine "$o"/gpu_test_gpu_engine.o "$o"/gpu_gpu_test_main.o
+# shellcheck disable=SC2046
+link vlm "$o"/vlm_*.o $(pkg-config --libs gstreamer-app-1.0 gstreamer-video-1.0)
 
 # Skipped cases: none needed (the slowest, GpuAttention.VarlenMatchesCpu, takes ~65 s; the whole
 # run ~2.5 minutes on 2 cores, see cuda/README.md). QUICK_SKIP (--quick) drops the attention
@@ -144,6 +150,17 @@ run cuda_registry_no_device test_cuda_registry VLM_EMU_NO_DEVICE=1
 run gpu_ops test_gpu_ops
 run gpu_attention test_gpu_attention
 run gpu_engine test_gpu_engine
+# The CLI benchmark on a tiny fixture checkpoint (memory report, image + clip, decode loop).
+if [ -z "${EMU_PROGRAMS:-}" ] || [[ " $EMU_PROGRAMS " == *" vlm_bench "* ]]; then
+  echo "=== vlm_bench"
+  start=$SECONDS rc=0
+  "$out/vlm" bench --model "$VLM_FIXTURES/models/tiny-a" --device cuda --image-size 336 --frames 4 \
+    --decode-tokens 8 --repeat 1 2>&1 | tee "$out/vlm_bench.log" || rc=${PIPESTATUS[0]}
+  "$out/vlm" bench --model "$VLM_FIXTURES/models/tiny-c" --device cuda --json --image-size 336 \
+    --frames 4 --decode-tokens 8 --repeat 1 2>&1 | tee -a "$out/vlm_bench.log" || rc=${PIPESTATUS[0]}
+  summary+=("vlm_bench: rc $rc, $((SECONDS - start)) s (vlm bench --device cuda on tiny-a, tiny-c --json)")
+  [ $rc = 0 ] || failed=1
+fi
 echo
 echo "=== emulate_backend summary (skipped by filter: ${SKIP:-none}$([ $quick = 1 ] && echo " + quick: $QUICK_SKIP"))"
 printf '%s\n' "${summary[@]}"

@@ -7,6 +7,7 @@
 // synchronous: work completes inside the call that enqueues it.
 #include "cuda_runtime_api.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -34,8 +35,9 @@ struct State {
   std::map<uintptr_t, size_t> allocations;  // base -> bytes
   std::set<const CUstream_st*> streams;
   std::set<const CUevent_st*> events;
-  size_t in_use = 0;
+  size_t in_use = 0, peak = 0;
   size_t capacity = 0;
+  long mallocs = 0, refused = 0, frees = 0, check_failures = 0;
   int sm_count = 132;
   bool no_device = false;
 };
@@ -64,6 +66,10 @@ cudaError_t fail(cudaError_t error) {
 
 template <typename... A>
 cudaError_t report(cudaError_t error, const char* format, A... args) {
+  {
+    std::lock_guard<std::mutex> lock(state().mutex);
+    ++state().check_failures;
+  }
   std::fprintf(stderr, "emu: ");
   std::fprintf(stderr, format, args...);
   std::fprintf(stderr, "\n");
@@ -158,6 +164,16 @@ cudaError_t set2d(void* dst, size_t pitch, int value, size_t width, size_t heigh
 
 struct HookInstaller {
   HookInstaller() {
+    // VLM_EMU_STATS=1: one line of figures at exit (allocations, refusals, failed checks).
+    const char* stats = std::getenv("VLM_EMU_STATS");
+    if (stats != nullptr && std::string(stats) == "1") {
+      std::atexit([] {
+        State& s = state();
+        std::fprintf(stderr, "emu stats: %ld cudaMalloc (%ld refused by the capacity), %ld cudaFree, "
+                     "peak %zu device bytes, %ld failed checks\n", s.mallocs, s.refused, s.frees,
+                     s.peak, s.check_failures);
+      });
+    }
     emu::g_launch_error_hook = [](int error) {
       report(static_cast<cudaError_t>(error), "kernel launch rejected: invalid configuration");
     };
@@ -279,7 +295,11 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   State& s = state();
   {
     std::lock_guard<std::mutex> lock(s.mutex);
-    if (s.in_use + bytes > s.capacity) return fail(cudaErrorMemoryAllocation);
+    ++s.mallocs;
+    if (s.in_use + bytes > s.capacity) {
+      ++s.refused;
+      return fail(cudaErrorMemoryAllocation);
+    }
   }
   void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
   if (p == nullptr) return fail(cudaErrorMemoryAllocation);
@@ -287,6 +307,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   std::lock_guard<std::mutex> lock(s.mutex);
   s.allocations[reinterpret_cast<uintptr_t>(p)] = bytes;
   s.in_use += bytes;
+  s.peak = std::max(s.peak, s.in_use);
   *ptr = p;
   return cudaSuccess;
 }
@@ -301,6 +322,7 @@ cudaError_t cudaFree(void* ptr) {
       return report(cudaErrorInvalidValue, "cudaFree(%p): not the base of a live allocation", ptr);
     }
     s.in_use -= it->second;
+    ++s.frees;
     s.allocations.erase(it);
   }
   std::free(ptr);
