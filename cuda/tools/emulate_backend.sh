@@ -90,6 +90,8 @@ done
 # cuda`); it needs GStreamer's app/video libraries.
 gst_flags=$(pkg-config --cflags gstreamer-app-1.0 gstreamer-video-1.0)
 for f in "$repo"/examples/vlm/*.cpp; do sources+=("$f|-w $gst_flags"); done
+# bench_localize (device-check.sh runs it with --synthetic 1 --device cuda).
+sources+=("$repo/benchmarks/localize/bench_localize.cpp|-w $gst_flags -I$repo/examples/vlm -DVLM_SOURCE_ROOT=\"$repo\"")
 running=0 status=0
 for entry in "${sources[@]}"; do
   src=${entry%%|*} extra=${entry#*|}
@@ -119,6 +121,9 @@ link test_gpu_attention "$o"/gpu_test_gpu_attention.o "$o"/gpu_gpu_test_main.o
 link test_gpu_engine "$o"/gpu_test_gpu_engine.o "$o"/gpu_gpu_test_main.o
 # shellcheck disable=SC2046
 link vlm "$o"/vlm_*.o $(pkg-config --libs gstreamer-app-1.0 gstreamer-video-1.0)
+# shellcheck disable=SC2046
+link bench_localize "$o"/localize_bench_localize.o "$o"/vlm_localize_source.o "$o"/vlm_video_decode.o \
+  $(pkg-config --libs gstreamer-app-1.0 gstreamer-video-1.0)
 
 # Skipped cases: none needed (the slowest, GpuAttention.VarlenMatchesCpu, takes ~65 s; the whole
 # run ~2.5 minutes on 2 cores, see cuda/README.md). QUICK_SKIP (--quick) drops the attention
@@ -159,6 +164,15 @@ if [ -z "${EMU_PROGRAMS:-}" ] || [[ " $EMU_PROGRAMS " == *" vlm_bench "* ]]; the
   "$out/vlm" bench --model "$VLM_FIXTURES/models/tiny-c" --device cuda --json --image-size 336 \
     --frames 4 --decode-tokens 8 --repeat 1 2>&1 | tee -a "$out/vlm_bench.log" || rc=${PIPESTATUS[0]}
   summary+=("vlm_bench: rc $rc, $((SECONDS - start)) s (vlm bench --device cuda on tiny-a, tiny-c --json)")
+  [ $rc = 0 ] || failed=1
+fi
+if [ -z "${EMU_PROGRAMS:-}" ] || [[ " $EMU_PROGRAMS " == *" bench_localize "* ]]; then
+  echo "=== bench_localize"
+  start=$SECONDS rc=0
+  "$out/bench_localize" --synthetic 1 --minutes 0.5 --width 112 --height 112 --max-pixels 12544 \
+    --device cuda --model "$VLM_FIXTURES/models/tiny-a" 2>&1 | tee "$out/bench_localize.log" \
+    || rc=${PIPESTATUS[0]}
+  summary+=("bench_localize: rc $rc, $((SECONDS - start)) s (synthetic 0.5 min 112x112, tiny-a, cuda)")
   [ $rc = 0 ] || failed=1
 fi
 echo
