@@ -4,7 +4,9 @@
 # cuBLASLt (emu/cuda_runtime_api.h + cuda_host_emu.cpp, emu/cublasLt.h + cublaslt_emu.cpp), the
 # kernels rewritten as emulate_kernels.sh does (`k<<<cfg>>>(a)` -> `emu::launch(k, {cfg}, a)`) on
 # the kernel shim (emu/cuda_runtime.h), and the real GPU test programs (tests/gpu) linked against
-# libvlm's CPU build. The fake device is one sm_90-like GPU, so the tests run instead of exiting 77.
+# libvlm's CPU build, then the vlm CLI (`vlm bench --device cuda`) and bench_localize as
+# scripts/device-check.sh runs them, on the tiny fixture checkpoints. The fake device is one
+# sm_90-like GPU, so the tests run instead of exiting 77. ~3.5 minutes on 2 cores (+ ~3 to compile).
 # It finds host-side bugs (sizes, strides, pointer arithmetic, copy directions and bounds, pool
 # reuse, cuBLASLt layouts/transposes/epilogue); it cannot show real concurrency, tensor cores,
 # timing or the real compiler's code (see cuda/README.md).
@@ -18,7 +20,12 @@
 #   --quick:   also skips the cases listed in QUICK_SKIP below (the slowest ones).
 # Env: VLM_EMU_SM_COUNT (default 132: the split-K decode path depends on it), VLM_EMU_DEVICE_MEMORY
 # (bytes), GTEST_FILTER_EXTRA (appended to every program's negative filter), JOBS (default 2),
-# EMU_PROGRAMS (space-separated labels to run, e.g. "gpu_engine"; default all).
+# EMU_PROGRAMS (space-separated labels to run: cuda_registry cuda_registry_no_device gpu_ops
+# gpu_attention gpu_engine vlm_bench bench_localize; default all), VLM_EMU_STATS=1 (allocation
+# figures at exit), VLM_CUDA_PAD_K=1 (the backend's K-padded GEMM path).
+# The whole body is one compound command, parsed before it runs: editing this file during a run
+# cannot derail the run.
+{
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cuda_dir=$(dirname "$here")
@@ -179,3 +186,4 @@ echo
 echo "=== emulate_backend summary (skipped by filter: ${SKIP:-none}$([ $quick = 1 ] && echo " + quick: $QUICK_SKIP"))"
 printf '%s\n' "${summary[@]}"
 exit $failed
+}
