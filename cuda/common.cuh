@@ -50,6 +50,43 @@ __device__ __forceinline__ float warp_max(float value) {
   return value;
 }
 
+// (value, index) order of an argmax, as the CPU backend and torch.argmax: the larger value, then
+// the smaller index (first index wins ties); NaN never beats a number.
+__device__ __forceinline__ bool argmax_better(float value, int32_t index, float best_value,
+                                              int32_t best_index) {
+  if (value > best_value) return true;
+  return value == best_value && index < best_index;
+}
+
+// Combines each thread's (best_value, best_index) candidate over the block: warp shuffles, then
+// thread 0 scans the warps' winners kept in warp_value/warp_index (blockDim.x / 32 slots of shared
+// memory). The block's winner is valid in thread 0 only; every thread must call this.
+__device__ __forceinline__ void block_argmax_to_thread0(float& best_value, int32_t& best_index,
+                                                        float* warp_value, int32_t* warp_index) {
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    const float other_value = __shfl_xor_sync(0xffffffffu, best_value, offset);
+    const int32_t other_index = __shfl_xor_sync(0xffffffffu, best_index, offset);
+    if (argmax_better(other_value, other_index, best_value, best_index)) {
+      best_value = other_value;
+      best_index = other_index;
+    }
+  }
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) {
+    warp_value[warp] = best_value;
+    warp_index[warp] = best_index;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int w = 1; w < static_cast<int>(blockDim.x / 32); ++w) {
+      if (argmax_better(warp_value[w], warp_index[w], best_value, best_index)) {
+        best_value = warp_value[w];
+        best_index = warp_index[w];
+      }
+    }
+  }
+}
+
 // Blocks for a grid-stride loop over n items: enough to fill any current GPU, never more than
 // needed.
 inline unsigned int grid_for(int64_t n, int block) {

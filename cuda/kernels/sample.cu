@@ -46,44 +46,18 @@ struct Scratch {
   int32_t index;
 };
 
-// (value, index) order of the CPU argmax: larger value, then the smaller index.
-__device__ __forceinline__ bool better(float value, int32_t index, float best_value,
-                                       int32_t best_index) {
-  if (value > best_value) return true;
-  return value == best_value && index < best_index;
-}
-
 // First index of the maximum of work[0, vocab) (0 when nothing beats −inf), to every thread.
 __device__ int32_t block_argmax(const float* work, int32_t vocab, Scratch& s) {
   float best_value = -INFINITY;
   int32_t best_index = INT32_MAX;
   for (int32_t i = threadIdx.x; i < vocab; i += kBlock) {
-    if (better(work[i], i, best_value, best_index)) {
+    if (argmax_better(work[i], i, best_value, best_index)) {
       best_value = work[i];
       best_index = i;
     }
   }
-  for (int offset = 16; offset > 0; offset >>= 1) {
-    const float other_value = __shfl_xor_sync(0xffffffffu, best_value, offset);
-    const int32_t other_index = __shfl_xor_sync(0xffffffffu, best_index, offset);
-    if (better(other_value, other_index, best_value, best_index)) {
-      best_value = other_value;
-      best_index = other_index;
-    }
-  }
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) {
-    s.warp_max[warp] = best_value;
-    s.warp_index[warp] = best_index;
-  }
-  __syncthreads();
+  block_argmax_to_thread0(best_value, best_index, s.warp_max, s.warp_index);
   if (threadIdx.x == 0) {
-    for (int w = 1; w < kWarps; ++w) {
-      if (better(s.warp_max[w], s.warp_index[w], best_value, best_index)) {
-        best_value = s.warp_max[w];
-        best_index = s.warp_index[w];
-      }
-    }
     s.index = best_index == INT32_MAX ? 0 : best_index;
   }
   __syncthreads();
