@@ -17,6 +17,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <ucontext.h>
 #include <vector>
 
@@ -33,6 +35,12 @@ struct dim3 { unsigned x = 1, y = 1, z = 1; constexpr dim3(unsigned a = 1, unsig
 inline thread_local dim3 threadIdx, blockIdx;
 inline dim3 blockDim, gridDim;
 namespace emu {
+
+// A kernel the emulation cannot run faithfully (a barrier not every thread reaches, or a barrier
+// in a kernel classified as communication-free): thrown to the test program, never swallowed.
+struct EmulationError : std::logic_error {
+  using std::logic_error::logic_error;
+};
 // One CUDA block = one fiber (ucontext) per CUDA thread on the launching OS thread, scheduled
 // cooperatively: a thread runs until it reaches a barrier (__syncthreads: the block; a shuffle:
 // its warp) and waits there until every thread of the block / warp has arrived. Much cheaper than
@@ -126,7 +134,7 @@ inline void fiber_entry() {
   void* dead = nullptr;
   EMU_ASAN_START(nullptr, s.main_stack_bottom, s.main_stack_size);  // this fiber's stack dies
   emu_switch_context(&dead, s.main_sp);  // never resumed
-  std::abort();
+  __builtin_unreachable();
 #else
   EMU_ASAN_START(nullptr, s.main_stack_bottom, s.main_stack_size);
 #endif  // else uc_link returns to the scheduler
@@ -142,7 +150,7 @@ inline void fiber_yield() {
 #endif
   EMU_ASAN_FINISH(f.asan_fake_stack, &s.main_stack_bottom, &s.main_stack_size);
 }
-// Runs one block (blockIdx already set) as fibers; aborts with a description on barrier
+// Runs one block (blockIdx already set) as fibers; throws EmulationError describing a barrier
 // divergence (some threads wait at a barrier the others can no longer reach).
 inline void run_block_fibers(unsigned n, const std::function<dim3(unsigned)>& thread_of) {
   BlockSched& s = *g_sched;
@@ -203,10 +211,11 @@ inline void run_block_fibers(unsigned n, const std::function<dim3(unsigned)>& th
         at_block += f.state == FiberState::AtBlock;
         at_warp += f.state == FiberState::AtWarp;
       }
-      std::fprintf(stderr, "emu: barrier divergence in block (%u,%u,%u): %u threads finished, %u wait at "
-                   "__syncthreads, %u at a warp shuffle; on a GPU this hangs or is undefined\n",
-                   blockIdx.x, blockIdx.y, blockIdx.z, done, at_block, at_warp);
-      std::abort();
+      char what[256];
+      std::snprintf(what, sizeof what, "emu: barrier divergence in block (%u,%u,%u): %u threads "
+                    "finished, %u wait at __syncthreads, %u at a warp shuffle; on a GPU this hangs "
+                    "or is undefined", blockIdx.x, blockIdx.y, blockIdx.z, done, at_block, at_warp);
+      throw EmulationError(what);  // from the scheduler's own stack, never from a fiber
     }
   }
 }
@@ -221,8 +230,8 @@ inline bool config_ok(const Cfg& c) {
 }
 // Block 0 runs as fibers. When it used no barrier or shuffle, the kernel is one without
 // intra-block communication and the remaining blocks run their CUDA threads as plain calls one
-// after another (much faster, same result); a barrier or shuffle met later in that mode aborts
-// loudly. Otherwise every block runs as fibers, one block after another.
+// after another (much faster, same result); a barrier or shuffle met later in that mode throws
+// EmulationError. Otherwise every block runs as fibers, one block after another.
 template <typename F, typename... A>
 void launch(F kernel, Cfg cfg, A... args) {
   if (!config_ok(cfg)) {
@@ -265,9 +274,9 @@ void launch(F kernel, Cfg cfg, A... args) {
   g_sched = nullptr;
 }
 [[noreturn]] inline void sequential_violation(const char* what) {
-  std::fprintf(stderr, "emu: %s in a kernel whose block 0 used no barrier or shuffle (classified "
-               "as communication-free); the emulation cannot run it correctly\n", what);
-  std::abort();
+  throw EmulationError(std::string("emu: ") + what + " in a kernel whose block 0 used no barrier or "
+                       "shuffle (classified as communication-free); the emulation cannot run it "
+                       "correctly");
 }
 // Arrive at the warp's barrier and wait for the other lanes.
 inline void warp_barrier() {
