@@ -65,12 +65,7 @@ TEST(BackendSample, DefaultChoosesWhatTheHostSamplerChoseForTheSameSeed) {
     for (int step = 0; step < 10; ++step) {
       std::vector<float> copy = row;
       const int32_t expected = host.next(copy, history);
-      SampleParams params;
-      params.greedy = c.greedy;
-      params.temperature = c.temperature;
-      params.top_k = c.top_k;
-      params.top_p = c.top_p;
-      params.repetition_penalty = c.penalty;
+      SampleParams params = sample_params(options);
       params.history = history;
       params.uniform = c.greedy ? 0.0 : device_side.draw();
       EXPECT_EQ(backend->sample(logits, params), expected)

@@ -47,13 +47,7 @@ int32_t Backend::sample(const Tensor& logits, const SampleParams& params) {
   for (int32_t id : params.banned) {
     if (id >= 0 && id < vocab) row[static_cast<size_t>(id)] = -std::numeric_limits<float>::infinity();
   }
-  SamplerOptions options;
-  options.greedy = params.greedy;
-  options.temperature = params.temperature;
-  options.top_k = params.top_k;
-  options.top_p = params.top_p;
-  options.repetition_penalty = params.repetition_penalty;
-  return sample_with_draw(row, params.history, options, params.uniform);
+  return sample_with_draw(row, params.history, sampler_options(params), params.uniform);
 }
 
 }  // namespace vlm

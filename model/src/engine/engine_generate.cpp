@@ -192,12 +192,7 @@ GenerateResult EngineImpl::generate(const GenerateRequest& request) {
       }
       next = sampler.next(row, history);
     } else {
-      SampleParams params;
-      params.greedy = sampler_options.greedy;
-      params.temperature = sampler_options.temperature;
-      params.top_k = sampler_options.top_k;
-      params.top_p = sampler_options.top_p;
-      params.repetition_penalty = sampler_options.repetition_penalty;
+      SampleParams params = sample_params(sampler_options);
       params.history = history;
       if (step < sampling.min_new_tokens) params.banned = stop_ids;  // HF MinNewTokens
       params.uniform = sampler_options.greedy ? 0.0 : sampler.draw();

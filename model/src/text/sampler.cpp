@@ -119,4 +119,24 @@ int32_t sample_with_draw(std::span<float> logits, std::span<const int32_t> histo
   return argmax(logits);  // rounding at the very end of the range
 }
 
+SampleParams sample_params(const SamplerOptions& options) {
+  SampleParams params;
+  params.greedy = options.greedy;
+  params.temperature = options.temperature;
+  params.top_k = options.top_k;
+  params.top_p = options.top_p;
+  params.repetition_penalty = options.repetition_penalty;
+  return params;
+}
+
+SamplerOptions sampler_options(const SampleParams& params) {
+  SamplerOptions options;
+  options.greedy = params.greedy;
+  options.temperature = params.temperature;
+  options.top_k = params.top_k;
+  options.top_p = params.top_p;
+  options.repetition_penalty = params.repetition_penalty;
+  return options;
+}
+
 }  // namespace vlm

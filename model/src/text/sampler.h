@@ -8,6 +8,8 @@
 #include <random>
 #include <span>
 
+#include "vlm/backend.h"
+
 namespace vlm {
 
 struct SamplerOptions {
@@ -36,6 +38,11 @@ int32_t argmax(std::span<const float> logits);
 // Backend::sample (vlm/backend.h) and device samplers reproduce exactly this.
 int32_t sample_with_draw(std::span<float> logits, std::span<const int32_t> history,
                          const SamplerOptions& options, double uniform);
+
+// The choice rules as Backend::sample takes them (history, bans and the draw are per step and
+// left empty), and back (seed 0: with a backend the draw comes with the params).
+SampleParams sample_params(const SamplerOptions& options);
+SamplerOptions sampler_options(const SampleParams& params);
 
 class Sampler {
  public:
