@@ -56,6 +56,8 @@ struct Window {
   std::vector<FramePtr> media_order() const {
     return direction >= 0 ? frames : std::vector<FramePtr>(frames.rbegin(), frames.rend());
   }
+  // The first frame as the media plays forward (model time 0); frames must not be empty.
+  const FramePtr& media_first() const { return direction >= 0 ? frames.front() : frames.back(); }
 };
 
 enum class Task { Describe, Events, Query };

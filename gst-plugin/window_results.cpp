@@ -127,7 +127,7 @@ std::vector<EventRecord> window_records(const WindowJob& job, const WindowAnswer
   out.push_back(window);
   if (job.task.task == Task::Describe || w.frames.empty() || window.text.empty()) return out;
 
-  const int64_t origin = w.media_order().front()->stream_ns;  // model time 0
+  const int64_t origin = w.media_first()->stream_ns;  // model time 0
   std::vector<ParsedEvent> parsed_events = parse_events(answer.text);
   if (parsed_events.empty() && job.task.task == Task::Query) {
     // Refined but no times in the answer: the query's span is the window, as `vlm localize` falls
