@@ -233,12 +233,20 @@ inline bool config_ok(const Cfg& c) {
 // after another (much faster, same result); a barrier or shuffle met later in that mode throws
 // EmulationError. Otherwise every block runs as fibers, one block after another.
 template <typename F, typename... A>
+void run_launch(F kernel, Cfg cfg, A... args);
+template <typename F, typename... A>
 void launch(F kernel, Cfg cfg, A... args) {
   if (!config_ok(cfg)) {
     if (g_launch_error_hook) g_launch_error_hook(9 /* cudaErrorInvalidConfiguration */);
     return;
   }
   if (g_launch_hook) g_launch_hook(cfg.stream);
+  // A stream under capture (cudaStreamBeginCapture) records the launch for cudaGraphLaunch.
+  if (g_capture_hook && g_capture_hook(cfg.stream, [=] { run_launch(kernel, cfg, args...); })) return;
+  run_launch(kernel, cfg, args...);
+}
+template <typename F, typename... A>
+void run_launch(F kernel, Cfg cfg, A... args) {
   std::lock_guard<std::mutex> lock(g_launch_mutex);
   blockDim = cfg.block; gridDim = cfg.grid;
   const unsigned n = cfg.block.x * cfg.block.y * cfg.block.z;
