@@ -363,25 +363,30 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
                   desc->bias, (unsigned long long)d->rows);
   }
   ++g_calls;
+  // The product runs now, or at cudaGraphLaunch when the stream is capturing: everything it reads
+  // is copied here, as the real call copies its descriptors and host scalars.
   const bool ta = desc->trans_a != CUBLAS_OP_N, tb = desc->trans_b != CUBLAS_OP_N;
-  const uint64_t M = d->rows, N = d->cols, K = ta ? a->rows : a->cols;
-  // op(A) as [M][K] and op(B)ᵀ as [N][K], contiguous, so the inner loop is a dot product.
-  std::vector<float> a_rows(M * K), b_cols(N * K);
-  for (uint64_t i = 0; i < M; ++i)
-    for (uint64_t k = 0; k < K; ++k) a_rows[i * K + k] = read(A, a->type, ta ? index_of(*a, k, i) : index_of(*a, i, k));
-  for (uint64_t j = 0; j < N; ++j)
-    for (uint64_t k = 0; k < K; ++k) b_cols[j * K + k] = read(B, b->type, tb ? index_of(*b, j, k) : index_of(*b, k, j));
-  for (uint64_t j = 0; j < N; ++j) {
-    for (uint64_t i = 0; i < M; ++i) {
-      const float* x = &a_rows[i * K];
-      const float* y = &b_cols[j * K];
-      float acc = 0.0f;
-      for (uint64_t k = 0; k < K; ++k) acc += x[k] * y[k];
-      float value = alpha_v * acc;
-      if (beta_v != 0.0f) value += beta_v * read(C, c->type, index_of(*c, i, j));
-      if (has_bias) value += read(desc->bias, bias_type, i);
-      write(D, d->type, index_of(*d, i, j), value);
+  const void* bias = desc->bias;
+  emu::enqueue(stream, [=, la = *a, lb = *b, lc = *c, ld = *d] {
+    const uint64_t M = ld.rows, N = ld.cols, K = ta ? la.rows : la.cols;
+    // op(A) as [M][K] and op(B)ᵀ as [N][K], contiguous, so the inner loop is a dot product.
+    std::vector<float> a_rows(M * K), b_cols(N * K);
+    for (uint64_t i = 0; i < M; ++i)
+      for (uint64_t k = 0; k < K; ++k) a_rows[i * K + k] = read(A, la.type, ta ? index_of(la, k, i) : index_of(la, i, k));
+    for (uint64_t j = 0; j < N; ++j)
+      for (uint64_t k = 0; k < K; ++k) b_cols[j * K + k] = read(B, lb.type, tb ? index_of(lb, j, k) : index_of(lb, k, j));
+    for (uint64_t j = 0; j < N; ++j) {
+      for (uint64_t i = 0; i < M; ++i) {
+        const float* x = &a_rows[i * K];
+        const float* y = &b_cols[j * K];
+        float acc = 0.0f;
+        for (uint64_t k = 0; k < K; ++k) acc += x[k] * y[k];
+        float value = alpha_v * acc;
+        if (beta_v != 0.0f) value += beta_v * read(C, lc.type, index_of(lc, i, j));
+        if (has_bias) value += read(bias, bias_type, i);
+        write(D, ld.type, index_of(ld, i, j), value);
+      }
     }
-  }
+  });
   return CUBLAS_STATUS_SUCCESS;
 }

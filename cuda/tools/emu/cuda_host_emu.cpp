@@ -4,7 +4,8 @@
 // every copy/memset is checked to stay inside one allocation and to match its direction; stream
 // and event handles are checked for liveness. A failed check prints "emu: ..." on stderr and
 // returns an error code, as the real call would (or as the real GPU would fault). Streams are
-// synchronous: work completes inside the call that enqueues it.
+// synchronous: work completes inside the call that enqueues it, except on a capturing stream,
+// which records it for cudaGraphLaunch (and refuses what the real runtime refuses then).
 #include "cuda_runtime_api.h"
 
 #include <algorithm>
@@ -17,11 +18,23 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "emu_hooks.h"
 
+using Work = std::function<void()>;
+
 struct CUstream_st {
   unsigned int flags = 0;
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  cudaStreamCaptureMode mode = cudaStreamCaptureModeGlobal;
+  std::vector<Work> recording;
+};
+struct CUgraph_st {
+  std::vector<Work> works;
+};
+struct CUgraphExec_st {
+  std::vector<Work> works;
 };
 struct CUevent_st {
   bool recorded = false;
@@ -37,7 +50,10 @@ struct State {
   std::set<const CUevent_st*> events;
   size_t in_use = 0, peak = 0;
   size_t capacity = 0;
-  long mallocs = 0, refused = 0, frees = 0, check_failures = 0;
+  long mallocs = 0, refused = 0, frees = 0, check_failures = 0, graph_launches = 0;
+  std::set<CUstream_st*> capturing;  // streams between BeginCapture and EndCapture
+  std::set<const CUgraph_st*> graphs;
+  std::set<const CUgraphExec_st*> execs;
   int sm_count = 132;
   bool no_device = false;
 };
@@ -127,6 +143,34 @@ bool side_ok(const void* p, size_t span, bool device, const char* what, const ch
   return true;
 }
 
+// The capturing stream `stream` is, or null. Work on it is recorded instead of run.
+CUstream_st* capturing(cudaStream_t stream) {
+  if (stream == nullptr) return nullptr;
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return s.capturing.count(stream) != 0 ? stream : nullptr;
+}
+
+// A call the real runtime refuses during a capture: reported, and every active capture is
+// invalidated (cudaStreamEndCapture then fails), as the real runtime does.
+cudaError_t refuse_during_capture(const char* call, const char* why) {
+  {
+    State& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    for (CUstream_st* stream : s.capturing) stream->capture = cudaStreamCaptureStatusInvalidated;
+  }
+  return report(cudaErrorStreamCaptureUnsupported, "%s while a stream is capturing: %s", call, why);
+}
+
+bool any_capture(bool relaxed_too) {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  for (const CUstream_st* stream : s.capturing) {
+    if (relaxed_too || stream->mode != cudaStreamCaptureModeRelaxed) return true;
+  }
+  return false;
+}
+
 cudaError_t copy2d(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
                    size_t height, cudaMemcpyKind kind, cudaStream_t stream, const char* call) {
   if (!stream_ok(stream)) return report(cudaErrorInvalidResourceHandle, "%s: dead or unknown stream %p", call, static_cast<void*>(stream));
@@ -144,6 +188,16 @@ cudaError_t copy2d(void* dst, size_t dpitch, const void* src, size_t spitch, siz
   if (!side_ok(src, src_span, src_device, "source", call)) return t_last_error;
   const char* s = static_cast<const char*>(src);
   char* d = static_cast<char*>(dst);
+  if (CUstream_st* capture = capturing(stream)) {
+    if (kind != cudaMemcpyDeviceToDevice) {
+      return refuse_during_capture(call, "a copy from or to host memory (pageable here; the graph "
+                                         "would read or write it at replay)");
+    }
+    capture->recording.push_back([=] {
+      for (size_t r = 0; r < height; ++r) std::memmove(d + r * dpitch, s + r * spitch, width);
+    });
+    return cudaSuccess;
+  }
   if (height == 1) {
     std::memmove(d, s, width);
   } else {
@@ -158,6 +212,12 @@ cudaError_t set2d(void* dst, size_t pitch, int value, size_t width, size_t heigh
   if (height > 1 && width > pitch) return report(cudaErrorInvalidPitchValue, "%s: width %zu exceeds the pitch %zu", call, width, pitch);
   if (width == 0 || height == 0) return cudaSuccess;
   if (!side_ok(dst, (height - 1) * pitch + width, true, "destination", call)) return t_last_error;
+  if (CUstream_st* capture = capturing(stream)) {
+    capture->recording.push_back([=] {
+      for (size_t r = 0; r < height; ++r) std::memset(static_cast<char*>(dst) + r * pitch, value, width);
+    });
+    return cudaSuccess;
+  }
   for (size_t r = 0; r < height; ++r) std::memset(static_cast<char*>(dst) + r * pitch, value, width);
   return cudaSuccess;
 }
@@ -177,6 +237,12 @@ struct HookInstaller {
     emu::g_launch_error_hook = [](int error) {
       report(static_cast<cudaError_t>(error), "kernel launch rejected: invalid configuration");
     };
+    emu::g_capture_hook = [](void* stream, std::function<void()> work) {
+      CUstream_st* capture = capturing(static_cast<cudaStream_t>(stream));
+      if (capture == nullptr) return false;
+      capture->recording.push_back(std::move(work));
+      return true;
+    };
     emu::g_launch_hook = [](void* stream) {
       if (!stream_ok(static_cast<cudaStream_t>(stream))) {
         report(cudaErrorInvalidResourceHandle, "kernel launched on a dead or unknown stream %p", stream);
@@ -194,6 +260,18 @@ size_t device_bytes_in_use() {
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   return s.in_use;
+}
+void enqueue(cudaStream_t stream, std::function<void()> work) {
+  if (CUstream_st* capture = capturing(stream)) {
+    capture->recording.push_back(std::move(work));
+  } else {
+    work();
+  }
+}
+long graph_launches() {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return s.graph_launches;
 }
 }  // namespace emu
 
@@ -244,7 +322,10 @@ cudaError_t cudaGetDevice(int* device) {
   return cudaSuccess;
 }
 
-cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+cudaError_t cudaDeviceSynchronize() {
+  if (any_capture(true)) return refuse_during_capture("cudaDeviceSynchronize", "it would wait for the capture");
+  return cudaSuccess;
+}
 
 cudaError_t cudaGetLastError() {
   const cudaError_t e = t_last_error;
@@ -271,6 +352,8 @@ const char* cudaGetErrorName(cudaError_t error) {
     EMU_NAME(cudaErrorInvalidPc) EMU_NAME(cudaErrorLaunchFailure)
     EMU_NAME(cudaErrorContextIsDestroyed) EMU_NAME(cudaErrorAssert)
     EMU_NAME(cudaErrorDevicesUnavailable) EMU_NAME(cudaErrorUnknown)
+    EMU_NAME(cudaErrorIllegalState) EMU_NAME(cudaErrorStreamCaptureUnsupported)
+    EMU_NAME(cudaErrorStreamCaptureInvalidated) EMU_NAME(cudaErrorStreamCaptureImplicit)
 #undef EMU_NAME
   }
   return "cudaErrorUnknown(emulated)";
@@ -292,6 +375,9 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
   if (ptr == nullptr) return fail(cudaErrorInvalidValue);
   *ptr = nullptr;
   if (bytes == 0) return cudaSuccess;
+  if (any_capture(false)) {
+    return refuse_during_capture("cudaMalloc", "allowed only under cudaStreamCaptureModeRelaxed");
+  }
   State& s = state();
   {
     std::lock_guard<std::mutex> lock(s.mutex);
@@ -314,6 +400,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
 
 cudaError_t cudaFree(void* ptr) {
   if (ptr == nullptr) return cudaSuccess;
+  if (any_capture(true)) return refuse_during_capture("cudaFree", "it synchronises the device");
   State& s = state();
   {
     std::lock_guard<std::mutex> lock(s.mutex);
@@ -391,6 +478,91 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
   if (!stream_ok(stream)) return report(cudaErrorInvalidResourceHandle, "cudaStreamSynchronize: dead or unknown stream %p", static_cast<void*>(stream));
+  if (capturing(stream) != nullptr) return refuse_during_capture("cudaStreamSynchronize", "on the capturing stream");
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode) {
+  if (stream == nullptr || !stream_ok(stream)) {
+    return report(cudaErrorStreamCaptureUnsupported, "cudaStreamBeginCapture: the legacy stream or a dead one");
+  }
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.capturing.count(stream) != 0) return fail(cudaErrorInvalidValue);
+  stream->capture = cudaStreamCaptureStatusActive;
+  stream->mode = mode;
+  stream->recording.clear();
+  s.capturing.insert(stream);
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
+  if (graph == nullptr || !stream_ok(stream)) return fail(cudaErrorInvalidValue);
+  *graph = nullptr;
+  State& s = state();
+  std::unique_lock<std::mutex> lock(s.mutex);
+  if (s.capturing.erase(stream) == 0) {
+    lock.unlock();
+    return report(cudaErrorIllegalState, "cudaStreamEndCapture: the stream is not capturing");
+  }
+  const bool invalidated = stream->capture == cudaStreamCaptureStatusInvalidated;
+  stream->capture = cudaStreamCaptureStatusNone;
+  std::vector<Work> works = std::move(stream->recording);
+  stream->recording.clear();
+  if (invalidated) return fail(cudaErrorStreamCaptureInvalidated);
+  auto* g = new CUgraph_st{std::move(works)};
+  s.graphs.insert(g);
+  *graph = g;
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status) {
+  if (status == nullptr || !stream_ok(stream)) return fail(cudaErrorInvalidValue);
+  *status = capturing(stream) != nullptr ? stream->capture : cudaStreamCaptureStatusNone;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
+  if (exec == nullptr) return fail(cudaErrorInvalidValue);
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.graphs.count(graph) == 0) return fail(cudaErrorInvalidResourceHandle);
+  auto* e = new CUgraphExec_st{graph->works};
+  s.execs.insert(e);
+  *exec = e;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+  if (!stream_ok(stream)) return report(cudaErrorInvalidResourceHandle, "cudaGraphLaunch: dead or unknown stream");
+  if (capturing(stream) != nullptr) return refuse_during_capture("cudaGraphLaunch", "not emulated inside a capture");
+  {
+    State& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (s.execs.count(exec) == 0) return report(cudaErrorInvalidResourceHandle, "cudaGraphLaunch: dead or unknown graph exec");
+    ++s.graph_launches;
+  }
+  for (const Work& work : exec->works) work();
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+  {
+    State& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (s.execs.erase(exec) == 0) return report(cudaErrorInvalidResourceHandle, "cudaGraphExecDestroy: dead or unknown exec");
+  }
+  delete exec;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+  {
+    State& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (s.graphs.erase(graph) == 0) return report(cudaErrorInvalidResourceHandle, "cudaGraphDestroy: dead or unknown graph");
+  }
+  delete graph;
   return cudaSuccess;
 }
 

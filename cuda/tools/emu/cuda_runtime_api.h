@@ -10,11 +10,16 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 
 struct CUstream_st;
 struct CUevent_st;
+struct CUgraph_st;
+struct CUgraphExec_st;
 using cudaStream_t = CUstream_st*;
 using cudaEvent_t = CUevent_st*;
+using cudaGraph_t = CUgraph_st*;
+using cudaGraphExec_t = CUgraphExec_st*;
 
 enum cudaError_t {
   cudaSuccess = 0,
@@ -30,6 +35,7 @@ enum cudaError_t {
   cudaErrorInvalidDevice = 101,
   cudaErrorECCUncorrectable = 214,
   cudaErrorInvalidResourceHandle = 400,
+  cudaErrorIllegalState = 401,
   cudaErrorNotReady = 600,
   cudaErrorIllegalAddress = 700,
   cudaErrorLaunchTimeout = 702,
@@ -42,6 +48,9 @@ enum cudaError_t {
   cudaErrorContextIsDestroyed = 709,
   cudaErrorAssert = 710,
   cudaErrorDevicesUnavailable = 46,
+  cudaErrorStreamCaptureUnsupported = 900,
+  cudaErrorStreamCaptureInvalidated = 901,
+  cudaErrorStreamCaptureImplicit = 906,
   cudaErrorUnknown = 999,
 };
 
@@ -51,6 +60,17 @@ enum cudaMemcpyKind {
   cudaMemcpyDeviceToHost = 2,
   cudaMemcpyDeviceToDevice = 3,
   cudaMemcpyDefault = 4,
+};
+
+enum cudaStreamCaptureMode {
+  cudaStreamCaptureModeGlobal = 0,
+  cudaStreamCaptureModeThreadLocal = 1,
+  cudaStreamCaptureModeRelaxed = 2,
+};
+enum cudaStreamCaptureStatus {
+  cudaStreamCaptureStatusNone = 0,
+  cudaStreamCaptureStatusActive = 1,
+  cudaStreamCaptureStatusInvalidated = 2,
 };
 
 constexpr unsigned int cudaStreamDefault = 0x0;
@@ -108,6 +128,20 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream);
 cudaError_t cudaStreamSynchronize(cudaStream_t stream);
 cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned int flags = 0);
 
+// Stream capture and graphs: a capturing stream records kernels, device-to-device copies, memsets
+// and cuBLASLt matmuls instead of running them; cudaGraphLaunch runs the recording in order. What
+// the real runtime refuses while a stream captures is refused (and invalidates the capture): host
+// copies (the emulation has no pinned memory, so every host buffer counts as pageable), stream or
+// device synchronisation, cudaFree, and cudaMalloc outside cudaStreamCaptureModeRelaxed.
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode);
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph);
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status);
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph,
+                                 unsigned long long flags = 0);
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream);
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec);
+cudaError_t cudaGraphDestroy(cudaGraph_t graph);
+
 cudaError_t cudaEventCreate(cudaEvent_t* event);
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned int flags);
 cudaError_t cudaEventDestroy(cudaEvent_t event);
@@ -122,4 +156,8 @@ namespace emu {
 bool is_device_range(const void* p, size_t bytes);
 bool is_live_stream(cudaStream_t stream);
 size_t device_bytes_in_use();
+// Runs `work` now, or records it when `stream` is capturing (for the fake cuBLASLt's matmul).
+void enqueue(cudaStream_t stream, std::function<void()> work);
+// Graph launches so far (tests check that a recorded path really replays).
+long graph_launches();
 }  // namespace emu

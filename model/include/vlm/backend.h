@@ -51,6 +51,13 @@ struct BackendMemoryStats {
   int64_t cached_bytes = 0;       // freed bytes the backend keeps for reuse (still held)
 };
 
+// A recorded op sequence (Backend::record); replay() runs it again on the backend's stream.
+class RecordedSteps {
+ public:
+  virtual ~RecordedSteps() = default;
+  virtual void replay() = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -113,6 +120,37 @@ class Backend {
   // otherwise copies the row to the host and runs the CPU sampler; a device backend may override
   // it so that only the id crosses to the host (the CUDA backend does).
   virtual int32_t sample(const Tensor& logits, const SampleParams& params);
+
+  // ---- recorded steps (optional; CUDA graphs) ----
+  // A decode step is the same op sequence for every token: only the token id, the cache position
+  // and the rope tables change. A backend that can record such a sequence once and replay it
+  // cheaply (a CUDA graph: no per-op host work or launch gaps) says so here; the ops below then
+  // read what changes from small I32 tensors that write() refreshes before each replay. The text
+  // decoder uses them for single-token steps (text/text_decoder.cpp). The base class answers
+  // false and throws Unsupported from the rest.
+  virtual bool supports_recorded_steps() const { return false; }
+  // Records the backend ops `ops` calls, without running them, for RecordedSteps::replay. Every
+  // tensor the ops touch must outlive the recording; scratch the ops allocate for themselves is
+  // kept by the recording. Scalars baked into the calls (n_past, row offsets) are fixed at
+  // recording: what must change goes through the *_at ops.
+  virtual std::unique_ptr<RecordedSteps> record(const std::function<void()>& ops);
+  // dst's bytes = the first dst.nbytes() bytes at `host`, ordered with the ops (after work already
+  // enqueued, before work enqueued later); `host` may be reused as soon as it returns.
+  virtual void write(Tensor& dst, const void* host);
+  // embedding() with the ids in an I32 tensor [n] (range-checked by the caller before write()).
+  virtual void embedding_at(const Tensor& table, const Tensor& ids, Tensor& y);
+  // copy_rows(src, 0, dst, row, src.rows()) with row = dst_row[0] (I32 [1]) read when the op runs;
+  // rows that would fall outside dst are not written.
+  virtual void copy_rows_at(const Tensor& src, Tensor& dst, const Tensor& dst_row);
+  // attention_causal() with n_past = n_past_at[0] (I32 [1]) read when the op runs; at most
+  // k_cache.rows() − q.rows() (the caller checks before write()).
+  virtual void attention_causal_at(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                                   const Tensor& n_past_at, float scale, Tensor& out);
+  // upload_weight() of several host tensors (2-D, one dtype and row length) into ONE weight holding
+  // their rows in order, so that a single matmul can replace several (q/k/v, gate/up); views of
+  // it (slice_rows) serve as the parts. The default returns an empty tensor: the CPU backend keeps
+  // its zero-copy checkpoint views, which a concatenation would copy.
+  virtual Tensor upload_weights_concat(std::span<const Tensor> hosts);
 
   // ---- reports ----
   virtual BackendMemoryStats memory_stats() const { return {}; }

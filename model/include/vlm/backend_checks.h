@@ -113,4 +113,10 @@ void check_argmax_args(const Tensor& x);
 // Returns the vocabulary size (the row length). (model/src/core/backend_sample.cpp)
 int64_t check_sample_args(const Tensor& logits, const SampleParams& params);
 
+// ---- recorded steps (model/src/core/backend_steps.cpp) ----
+// A device-side scalar list of the *_at ops: I32 with exactly n elements.
+void check_step_scalars(const Tensor& t, int64_t n, const char* op, const char* name);
+// upload_weights_concat: at least one weight, all 2-D of one dtype and row length. Returns the rows.
+int64_t check_concat_weights_args(std::span<const Tensor> weights);
+
 }  // namespace vlm

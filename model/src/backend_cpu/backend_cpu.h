@@ -5,7 +5,7 @@
 // never oversubscribe the cores.
 // Argument checks are the shared ones of vlm/backend_checks.h under kCpuDTypes.
 // The ops are defined across files by concern: backend_cpu.cpp (memory, small ops),
-// cpu_matmul.cpp, cpu_attention.cpp, cpu_elementwise.cpp.
+// cpu_matmul.cpp, cpu_attention.cpp, cpu_elementwise.cpp, cpu_recorded_steps.cpp.
 #pragma once
 
 #include <memory>
@@ -47,6 +47,15 @@ class CpuBackend final : public Backend {
   void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0,
                  int64_t n_rows) override;
   std::vector<int32_t> argmax(const Tensor& x) override;
+
+  // Recorded steps (cpu_recorded_steps.cpp): a recording is the op sequence called again.
+  bool supports_recorded_steps() const override { return true; }
+  std::unique_ptr<RecordedSteps> record(const std::function<void()>& ops) override;
+  void write(Tensor& dst, const void* host) override;
+  void embedding_at(const Tensor& table, const Tensor& ids, Tensor& y) override;
+  void copy_rows_at(const Tensor& src, Tensor& dst, const Tensor& dst_row) override;
+  void attention_causal_at(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                           const Tensor& n_past_at, float scale, Tensor& out) override;
 
  private:
   // Per-thread f32 scratch of at least n floats (reused across ops; grows, never shrinks).

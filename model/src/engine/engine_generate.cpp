@@ -209,9 +209,7 @@ GenerateResult EngineImpl::generate(const GenerateRequest& request) {
       result.cancelled = true;
       break;
     }
-    const int64_t position = decode_position(n_prompt + step, rope.rope_delta);
-    const int64_t pos[1] = {position};
-    logits = decoder_->forward(decoder_->embed({&next, 1}), pos, pos, pos, false);
+    logits = decoder_->decode(next, decode_position(n_prompt + step, rope.rope_delta));
   }
   backend_->synchronize();
   result.timings.decode_ms = ms_since(t_decode);

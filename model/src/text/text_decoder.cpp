@@ -1,37 +1,16 @@
 // TextDecoder: the layer loop of spec §7.6 expressed in Backend ops only, so the CPU and CUDA
 // backends run the same graph. Keys are stored after RoPE (spec §7.4); caches are viewed as
-// [capacity, n_kv·head_dim] matrices so copy_rows moves whole token rows.
+// [capacity, n_kv·head_dim] matrices so copy_rows moves whole token rows. Single-token steps on a
+// backend with recorded steps take text_decode_step.cpp's path instead (decode()).
 #include "text/text_decoder.h"
 
 #include <cmath>
 #include <string>
 
-#include "text/mrope_tables.h"
-#include "text/text_weights.h"
+#include "text/text_decoder_impl.h"
 #include "vlm/error.h"
 
 namespace vlm {
-
-struct TextDecoder::Impl {
-  TextConfig config;
-  Backend& backend;
-  TextWeights weights;
-  std::vector<float> inv_freq;
-  std::vector<Tensor> k_cache, v_cache;  // per layer [capacity, n_kv, head_dim]
-  int64_t capacity = 0;
-  int64_t n_past = 0;
-
-  Impl(const TextConfig& c, const Checkpoint& checkpoint, Backend& b, int64_t cap)
-      : config(c), backend(b), weights(load_text_weights(c, checkpoint, b)), capacity(cap) {
-    VLM_CHECK(cap > 0, InvalidInput, "text decoder: KV-cache capacity " << cap << " must be positive");
-    inv_freq = rope_inverse_frequencies(c.head_dim, c.rope_theta);
-    const DType act = backend.activation_dtype();
-    for (int i = 0; i < c.num_hidden_layers; ++i) {
-      k_cache.push_back(backend.alloc(act, {cap, c.num_key_value_heads, c.head_dim}));
-      v_cache.push_back(backend.alloc(act, {cap, c.num_key_value_heads, c.head_dim}));
-    }
-  }
-};
 
 TextDecoder::TextDecoder(const TextConfig& config, const Checkpoint& checkpoint, Backend& backend,
                          int64_t capacity)
@@ -49,13 +28,46 @@ int64_t TextDecoder::kv_cache_bytes() const {
 }
 void TextDecoder::reset() { impl_->n_past = 0; }
 
+TextDecoder::Impl::Impl(const TextConfig& c, const Checkpoint& checkpoint, Backend& b, int64_t cap)
+    : config(c), backend(b), weights(load_text_weights(c, checkpoint, b)), capacity(cap) {
+  VLM_CHECK(cap > 0, InvalidInput, "text decoder: KV-cache capacity " << cap << " must be positive");
+  inv_freq = rope_inverse_frequencies(c.head_dim, c.rope_theta);
+  const DType act = backend.activation_dtype();
+  for (int i = 0; i < c.num_hidden_layers; ++i) {
+    k_cache.push_back(backend.alloc(act, {cap, c.num_key_value_heads, c.head_dim}));
+    v_cache.push_back(backend.alloc(act, {cap, c.num_key_value_heads, c.head_dim}));
+  }
+}
+
+RopeTables TextDecoder::Impl::rope_tables(std::span<const int64_t> pos_t, std::span<const int64_t> pos_h,
+                                          std::span<const int64_t> pos_w) const {
+  RopeTables tables = mrope_tables(pos_t, pos_h, pos_w, inv_freq, config.mrope_section);
+  if (backend.activation_dtype() == DType::BF16) {
+    // HF casts cos/sin to the model dtype before rotating (spec §7.5); keep the values identical.
+    for (auto* table : {&tables.cos, &tables.sin}) {
+      for (float& value : *table) value = bf16_to_f32(f32_to_bf16(value));
+    }
+  }
+  return tables;
+}
+
+void TextDecoder::Impl::check_ids(std::span<const int32_t> ids) const {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    VLM_CHECK(ids[i] >= 0 && ids[i] < config.vocab_size, InvalidInput,
+              "token id " << ids[i] << " at position " << i << " is outside the embedding table of "
+                          << config.vocab_size << " rows");
+  }
+}
+
+void TextDecoder::Impl::check_room(int64_t n) const {
+  VLM_CHECK(n_past + n <= capacity, InvalidInput,
+            "text decoder: " << n_past << " cached + " << n << " new tokens exceed the context of "
+                             << capacity << " tokens");
+}
+
 Tensor TextDecoder::embed(std::span<const int32_t> ids) {
   const TextConfig& c = impl_->config;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    VLM_CHECK(ids[i] >= 0 && ids[i] < c.vocab_size, InvalidInput,
-              "token id " << ids[i] << " at position " << i << " is outside the embedding table of "
-                          << c.vocab_size << " rows");
-  }
+  impl_->check_ids(ids);
   Backend& b = impl_->backend;
   Tensor out = b.alloc(b.activation_dtype(), {static_cast<int64_t>(ids.size()), c.hidden_size});
   if (!ids.empty()) b.embedding(impl_->weights.embed_tokens, ids, out);
@@ -75,17 +87,9 @@ Tensor TextDecoder::forward(Tensor x, std::span<const int64_t> pos_t, std::span<
   VLM_CHECK(static_cast<int64_t>(pos_t.size()) == n && pos_h.size() == pos_t.size() &&
                 pos_w.size() == pos_t.size(),
             Internal, "text decoder: " << pos_t.size() << " positions for " << n << " rows");
-  VLM_CHECK(m.n_past + n <= m.capacity, InvalidInput,
-            "text decoder: " << m.n_past << " cached + " << n << " new tokens exceed the context of "
-                             << m.capacity << " tokens");
+  m.check_room(n);
 
-  RopeTables tables = mrope_tables(pos_t, pos_h, pos_w, m.inv_freq, c.mrope_section);
-  if (b.activation_dtype() == DType::BF16) {
-    // HF casts cos/sin to the model dtype before rotating (spec §7.5); keep the values identical.
-    for (auto* table : {&tables.cos, &tables.sin}) {
-      for (float& value : *table) value = bf16_to_f32(f32_to_bf16(value));
-    }
-  }
+  const RopeTables tables = m.rope_tables(pos_t, pos_h, pos_w);
   const Tensor cos = b.from_host_f32(tables.cos.data(), {n, hd}, DType::F32);
   const Tensor sin = b.from_host_f32(tables.sin.data(), {n, hd}, DType::F32);
 

@@ -2,6 +2,7 @@
 // (RMSNorm, GQA attention with q/k/v biases and MRoPE, SwiGLU), final norm and lm_head, with a KV
 // cache of fixed capacity. The caller owns the sequence: it embeds ids, may overwrite rows (vision
 // features), and feeds rows with their MRoPE positions; the decoder appends them to the cache.
+// Generated tokens go through decode(), which a device backend replays as one recorded step.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +39,13 @@ class TextDecoder {
   // Throws InvalidInput when the cache would overflow, naming both numbers.
   Tensor forward(Tensor hidden, std::span<const int64_t> pos_t, std::span<const int64_t> pos_h,
                  std::span<const int64_t> pos_w, bool all_logits);
+
+  // One generated token: forward(embed({id}), {position} on every MRoPE axis, false). Where the
+  // backend has recorded steps (a CUDA graph) the step is recorded at the first call and replayed
+  // after, writing only the id, the cache position and the rope row; VLM_RECORDED_STEPS=0 in the
+  // environment keeps the eager path (an A/B switch). Returns logits [1, vocab], valid until the
+  // next decode() or forward(). Same errors as embed() and forward().
+  Tensor decode(int32_t id, int64_t position);
 
  private:
   struct Impl;

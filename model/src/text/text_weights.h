@@ -17,6 +17,11 @@ struct TextLayerWeights {
   Tensor o_w;                        // [H, nh·hd], no bias
   Tensor post_norm;                  // [H]
   Tensor gate_w, up_w, down_w;       // [F, H], [F, H], [H, F], no biases
+  // Where the backend concatenates weights (Backend::upload_weights_concat; CUDA): q/k/v rows in
+  // one weight and bias, gate/up rows in one weight, and the parts above are views of them, so a
+  // single-token step runs one GEMM for each. Empty otherwise (CPU: zero-copy checkpoint views).
+  Tensor qkv_w, qkv_b;               // [(nh + 2·nkv)·hd, H] / [(nh + 2·nkv)·hd]
+  Tensor gate_up_w;                  // [2F, H]
 };
 
 struct TextWeights {

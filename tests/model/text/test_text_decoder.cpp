@@ -1,12 +1,14 @@
 // The decoder alone against the HF 4.51.3 reference runs of tests/fixtures/models: position ids
 // and rope_deltas exactly, prefill logits from the reference's own vision features (so a decoder
 // failure is not hidden behind a vision one) within 1e-4 of the largest |logit|, and 32 greedy
-// steps (EOS suppressed as the reference's min_new_tokens did) with identical tokens.
+// steps (EOS suppressed as the reference's min_new_tokens did) with identical tokens. The recorded
+// single-token step (decode(), text_decode_step.cpp) gives the eager path's bits on the CPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string>
 
 #include "fixture_runs.h"
 #include "text/text_decoder.h"
@@ -179,6 +181,80 @@ TEST(TextDecoder, ContextOverflowNamesBothNumbers) {
     EXPECT_NE(std::string(error.what()).find("5 new tokens"), std::string::npos) << error.what();
     EXPECT_NE(std::string(error.what()).find("context of 4"), std::string::npos) << error.what();
   }
+}
+
+// decode() runs the recorded step on the CPU backend (supports_recorded_steps): its logits equal
+// forward(embed(id)) bit for bit at every step, also after reset() (the recording is made once
+// and reads the new cache position), and its tokens follow the reference.
+TEST(TextDecoderFixture, RecordedDecodeStepEqualsTheEagerStep) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty()) << "no fixtures under VLM_FIXTURES";
+  for (const FixtureRun& r : runs) {
+    SCOPED_TRACE(r.label());
+    DecoderRun recorded(r), eager(r);
+    ASSERT_TRUE(recorded.backend->supports_recorded_steps());
+    const RopeIndex rope = rope_for(r, recorded.config, recorded.ids);
+    const auto expected = read_array<int32_t>(r, "generated_ids");
+    const int64_t n = static_cast<int64_t>(recorded.ids.size());
+    for (int round = 0; round < 2; ++round) {  // the second round after reset()
+      SCOPED_TRACE("round " + std::to_string(round));
+      recorded.decoder.reset();
+      eager.decoder.reset();
+      Tensor a = recorded.decoder.forward(reference_embeds(r, recorded.config, *recorded.backend,
+                                                           recorded.decoder, recorded.ids),
+                                          rope.t, rope.h, rope.w, false);
+      Tensor b = eager.decoder.forward(reference_embeds(r, eager.config, *eager.backend, eager.decoder,
+                                                        eager.ids),
+                                       rope.t, rope.h, rope.w, false);
+      const size_t steps = std::min<size_t>(expected.size(), round == 0 ? 12 : 5);
+      for (size_t step = 0; step < steps; ++step) {
+        const int32_t feed = expected[step];
+        const int64_t position = decode_position(n + static_cast<int64_t>(step), rope.rope_delta);
+        const int64_t pos[1] = {position};
+        a = recorded.decoder.decode(feed, position);
+        b = eager.decoder.forward(eager.decoder.embed({&feed, 1}), pos, pos, pos, false);
+        const auto row_a = recorded.backend->to_host_f32(a);
+        ASSERT_EQ(row_a, eager.backend->to_host_f32(b)) << "step " << step;
+        ASSERT_EQ(recorded.decoder.n_past(), eager.decoder.n_past());
+        if (step + 1 < expected.size()) {  // the reference's next token (EOS suppressed there)
+          std::vector<float> row = row_a;
+          for (int32_t id : r.run["generation"]["suppressed_token_ids"].get<std::vector<int32_t>>()) {
+            row[static_cast<size_t>(id)] = -INFINITY;
+          }
+          EXPECT_EQ(std::max_element(row.begin(), row.end()) - row.begin(), expected[step + 1]);
+        }
+      }
+    }
+  }
+}
+
+TEST(TextDecoder, RecordedDecodeStepRefusesAFullCacheAndBadIds) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  const FixtureRun& r = runs.front();
+  const ModelConfig config = load_model_config(r.checkpoint_dir / "config.json");
+  const Checkpoint checkpoint = Checkpoint::open(r.checkpoint_dir);
+  auto backend = make_cpu_backend(1);
+  TextDecoder decoder(config.text, checkpoint, *backend, 2);
+  decoder.decode(1, 0);
+  decoder.decode(2, 1);
+  try {
+    decoder.decode(3, 2);
+    FAIL() << "no error";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::InvalidInput);
+    EXPECT_NE(std::string(error.what()).find("context of 2"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(decoder.n_past(), 2);
+  decoder.reset();
+  try {
+    decoder.decode(config.text.vocab_size, 0);
+    FAIL() << "no error";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), ErrorCode::InvalidInput);
+    EXPECT_NE(std::string(error.what()).find("outside the embedding table"), std::string::npos);
+  }
+  EXPECT_EQ(decoder.n_past(), 0);
 }
 
 }  // namespace

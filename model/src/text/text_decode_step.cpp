@@ -1,0 +1,141 @@
+// TextDecoder::decode: one generated token as a recorded step (Backend::record, a CUDA graph on
+// the GPU). A decode step is the same ~10 ops per layer every token; launched one by one from the
+// host, their launch costs exceed their run time at batch 1, so the step is recorded once into
+// persistent tensors and replayed. What changes per token lives in small device tensors written
+// before each replay (the id, the cache position, the rope row), and the ops that use them read
+// them when they run (embedding_at, copy_rows_at, attention_causal_at). Where the backend joined
+// q/k/v and gate/up (text_weights.h) each is one GEMM; otherwise their outputs are views of one
+// buffer, so rope rotates q and k in one call either way. The eager path (forward) is the
+// reference: on the CPU both give identical bits (tests/unit/text/test_decode_step.cpp).
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "text/text_decoder_impl.h"
+#include "vlm/error.h"
+
+namespace vlm {
+
+struct DecodeStep {
+  Tensor ids, n_past;     // I32 [1]: the token id, its cache position
+  Tensor cos, sin;        // F32 [1, head_dim]
+  Tensor x, normed, qkv, attn, proj, gate_up, final_normed, logits;
+  std::unique_ptr<RecordedSteps> recording;
+};
+
+void DecodeStepDeleter::operator()(DecodeStep* step) const { delete step; }
+
+namespace {
+
+bool recorded_steps_wanted(const Backend& backend) {
+  if (!backend.supports_recorded_steps()) return false;
+  const char* env = std::getenv("VLM_RECORDED_STEPS");
+  return env == nullptr || std::string(env) != "0";
+}
+
+}  // namespace
+
+// The ops of one token at the position held by step.n_past, from step.ids to step.logits.
+void TextDecoder::Impl::run_step_ops(DecodeStep& s) {
+  Impl& m = *this;
+  const TextConfig& c = m.config;
+  Backend& b = m.backend;
+  const int64_t hd = c.head_dim, F = c.intermediate_size;
+  const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  // Views of the one-row buffers: [q | k | v] heads and [gate | up].
+  const Tensor heads = s.qkv.reshape({nh + 2 * nkv, hd});
+  Tensor q = heads.slice_rows(0, nh).reshape({1, nh * hd});
+  Tensor k = heads.slice_rows(nh, nkv).reshape({1, nkv * hd});
+  Tensor v = heads.slice_rows(nh + nkv, nkv).reshape({1, nkv * hd});
+  Tensor q_and_k = heads.slice_rows(0, nh + nkv).reshape({1, nh + nkv, hd});
+  const Tensor q3 = q.reshape({1, nh, hd});
+  const Tensor halves = s.gate_up.reshape({2, F});
+  Tensor gate = halves.slice_rows(0, 1);
+  Tensor up = halves.slice_rows(1, 1);
+
+  b.embedding_at(m.weights.embed_tokens, s.ids, s.x);
+  for (size_t li = 0; li < m.weights.layers.size(); ++li) {
+    const TextLayerWeights& w = m.weights.layers[li];
+    b.rmsnorm(s.x, w.input_norm, c.rms_norm_eps, s.normed);
+    if (!w.qkv_w.empty()) {
+      b.matmul(s.normed, w.qkv_w, w.qkv_b, s.qkv);
+    } else {
+      b.matmul(s.normed, w.q_w, w.q_b, q);
+      b.matmul(s.normed, w.k_w, w.k_b, k);
+      b.matmul(s.normed, w.v_w, w.v_b, v);
+    }
+    b.rope(q_and_k, s.cos, s.sin);
+    Tensor k_rows = m.k_cache[li].reshape({m.capacity, nkv * hd});
+    Tensor v_rows = m.v_cache[li].reshape({m.capacity, nkv * hd});
+    b.copy_rows_at(k, k_rows, s.n_past);
+    b.copy_rows_at(v, v_rows, s.n_past);
+    b.attention_causal_at(q3, m.k_cache[li], m.v_cache[li], s.n_past, scale, s.attn);
+    b.matmul(s.attn.reshape({1, nh * hd}), w.o_w, Tensor(), s.proj);
+    b.add(s.x, s.proj, s.x);
+    b.rmsnorm(s.x, w.post_norm, c.rms_norm_eps, s.normed);
+    if (!w.gate_up_w.empty()) {
+      b.matmul(s.normed, w.gate_up_w, Tensor(), s.gate_up);
+    } else {
+      b.matmul(s.normed, w.gate_w, Tensor(), gate);
+      b.matmul(s.normed, w.up_w, Tensor(), up);
+    }
+    b.silu_mul(gate, up, gate);
+    b.matmul(gate, w.down_w, Tensor(), s.proj);
+    b.add(s.x, s.proj, s.x);
+  }
+  b.rmsnorm(s.x, m.weights.final_norm, c.rms_norm_eps, s.final_normed);
+  b.matmul(s.final_normed, m.weights.lm_head, Tensor(), s.logits);
+}
+
+std::unique_ptr<DecodeStep, DecodeStepDeleter> TextDecoder::Impl::make_step() {
+  Impl& m = *this;
+  const TextConfig& c = m.config;
+  Backend& b = m.backend;
+  VLM_CHECK(m.capacity <= INT32_MAX, Unsupported,
+            "text decoder: a context of " << m.capacity << " tokens exceeds the recorded step's int32 positions");
+  const DType act = b.activation_dtype();
+  const int64_t H = c.hidden_size, hd = c.head_dim, F = c.intermediate_size;
+  const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
+  std::unique_ptr<DecodeStep, DecodeStepDeleter> s(new DecodeStep);
+  s->ids = b.alloc(DType::I32, {1});
+  s->n_past = b.alloc(DType::I32, {1});
+  s->cos = b.alloc(DType::F32, {1, hd});
+  s->sin = b.alloc(DType::F32, {1, hd});
+  s->x = b.alloc(act, {1, H});
+  s->normed = b.alloc(act, {1, H});
+  s->qkv = b.alloc(act, {1, (nh + 2 * nkv) * hd});
+  s->attn = b.alloc(act, {1, nh, hd});
+  s->proj = b.alloc(act, {1, H});
+  s->gate_up = b.alloc(act, {1, 2 * F});
+  s->final_normed = b.alloc(act, {1, H});
+  s->logits = b.alloc(act, {1, static_cast<int64_t>(c.vocab_size)});
+  DecodeStep* raw = s.get();
+  s->recording = b.record([this, raw] { run_step_ops(*raw); });
+  return s;
+}
+
+Tensor TextDecoder::decode(int32_t id, int64_t position) {
+  Impl& m = *impl_;
+  m.check_ids({&id, 1});
+  if (!recorded_steps_wanted(m.backend)) {
+    const int64_t pos[1] = {position};
+    return forward(embed({&id, 1}), pos, pos, pos, false);
+  }
+  m.check_room(1);
+  if (!m.step) m.step = m.make_step();
+  DecodeStep& s = *m.step;
+  Backend& b = m.backend;
+  const int64_t pos[1] = {position};
+  const RopeTables tables = m.rope_tables(pos, pos, pos);
+  const int32_t n_past = static_cast<int32_t>(m.n_past);
+  b.write(s.ids, &id);
+  b.write(s.n_past, &n_past);
+  b.write(s.cos, tables.cos.data());
+  b.write(s.sin, tables.sin.data());
+  s.recording->replay();
+  m.n_past += 1;
+  return s.logits;
+}
+
+}  // namespace vlm
