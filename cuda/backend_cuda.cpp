@@ -76,6 +76,16 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
             "cuda:" << device_ << " (" << prop.name << ") has compute capability " << prop.major
                     << "." << prop.minor << "; the CUDA backend needs 8.0 or newer (bf16)");
   sm_count_ = prop.multiProcessorCount;
+  if (const char* attention = std::getenv("VLM_CUDA_ATTENTION"); attention != nullptr) {
+    const std::string value = attention;
+    if (value == "simt") {
+      attention_kernel_ = AttentionKernel::Simt;
+    } else if (value == "mma") {
+      attention_kernel_ = AttentionKernel::Mma;
+    } else if (value != "auto" && !value.empty()) {
+      VLM_THROW(InvalidInput, "VLM_CUDA_ATTENTION=" << value << ": expected auto, simt or mma");
+    }
+  }
   VLM_CUDA_CHECK(cudaSetDevice(device_));
   // Creating the stream creates the context: a GPU held by another process in exclusive mode
   // fails here with cudaErrorDevicesUnavailable, reported as such by check.cpp.

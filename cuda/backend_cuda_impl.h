@@ -74,6 +74,16 @@ class CudaBackend final : public Backend {
   void set_pad_unaligned_k(bool on) { pad_unaligned_k_ = on; }
   bool pad_unaligned_k() const { return pad_unaligned_k_; }
 
+  // Beyond the interface: which attention kernel runs (A/B on a GPU, bench_cuda_ops). Auto: the
+  // tensor-core kernel (kernels/attention_mma.cu) for attention_varlen and for attention_causal
+  // with at least kMmaMinFlatRows query rows × group per kv head, else the CUDA-core kernel
+  // (kernels/attention.cu: decode, split-K). Simt / Mma force one for every call. The
+  // environment's VLM_CUDA_ATTENTION=auto|simt|mma sets it when the backend is created.
+  enum class AttentionKernel { Auto, Simt, Mma };
+  static constexpr int64_t kMmaMinFlatRows = kAttentionMmaTileRows;
+  void set_attention_kernel(AttentionKernel kernel) { attention_kernel_ = kernel; }
+  AttentionKernel attention_kernel() const { return attention_kernel_; }
+
   // Beyond the interface (used by benchmarks and the device check): residual += x, then
   // y = rmsnorm(residual) in one pass.
   void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps, Tensor& y);
@@ -92,8 +102,10 @@ class CudaBackend final : public Backend {
   Tensor upload_indices(std::span<const int32_t> values);
   // Converts n elements on the device (same stream).
   void convert(const void* src, DType src_type, void* dst, DType dst_type, int64_t n);
+  // Whether a call with this many flat rows (query rows × group) per kv head runs on tensor cores.
+  bool use_mma_attention(bool varlen, int64_t flat_rows) const;
   void run_attention(AttentionParams& params, const std::vector<AttentionTile>& tiles,
-                     int64_t total_keys);
+                     int64_t total_keys, bool mma);
   // upload_weight = register_weight(upload_weight_data(host)).
   Tensor upload_weight_data(const Tensor& host);
   // Counts the weight's bytes while it lives and adds its K-padded copy when that is on.
@@ -117,6 +129,7 @@ class CudaBackend final : public Backend {
   std::shared_ptr<DevicePool> pool_;
   std::unique_ptr<GemmRunner> gemm_;
   bool pad_unaligned_k_ = false;
+  AttentionKernel attention_kernel_ = AttentionKernel::Auto;
   std::shared_ptr<WeightRegistry> weights_ = std::make_shared<WeightRegistry>();
 };
 

@@ -71,8 +71,28 @@ void CudaBackend::rope(Tensor& x, const Tensor& cos, const Tensor& sin) {
   check_launch("rope");
 }
 
+// Kernel choice (set_attention_kernel, VLM_CUDA_ATTENTION). Auto: tensor cores for every varlen
+// call (the ViT: 64-row windows and full-frame segments) and for causal calls with at least one
+// full 64-row mma tile per kv head (n_new·group ≥ 64: a 7B prefill of ≥ 10 tokens, 3B ≥ 8). Below
+// that (decode, a few speculative tokens) the work is a KV-cache read: the CUDA-core kernel reads
+// each key once per 16 flat rows too, its split-K spreads a long cache over the GPU, and most of
+// an mma block's 4 warps would hold no rows. At ≥ 64 flat rows the CUDA-core kernel re-reads K/V
+// for every 16 rows and its FMAs bound it; tensor cores do the same products far faster. The
+// figure is a reasoned default, not a measurement: bench_cuda_ops prints both kernels' TFLOP/s.
+bool CudaBackend::use_mma_attention(bool varlen, int64_t flat_rows) const {
+  switch (attention_kernel_) {
+    case AttentionKernel::Simt:
+      return false;
+    case AttentionKernel::Mma:
+      return true;
+    case AttentionKernel::Auto:
+    default:
+      return varlen || flat_rows >= kMmaMinFlatRows;
+  }
+}
+
 void CudaBackend::run_attention(AttentionParams& params, const std::vector<AttentionTile>& tiles,
-                                int64_t total_keys) {
+                                int64_t total_keys, bool mma) {
   check_int32_range(total_keys, "attention", "key count");
   Tensor device_tiles;
   if (!params.causal) {  // causal tiles are computed in the kernel (params.n_tiles set by caller)
@@ -105,8 +125,13 @@ void CudaBackend::run_attention(AttentionParams& params, const std::vector<Atten
     params.part_max = part_max.data_as<float>();
     params.part_sum = part_sum.data_as<float>();
   }
-  launch_attention(params, stream_);
-  check_launch("attention");
+  if (mma) {
+    launch_attention_mma(params, stream_);
+    check_launch("attention (tensor cores)");
+  } else {
+    launch_attention(params, stream_);
+    check_launch("attention");
+  }
   if (splits > 1) {
     launch_attention_combine(params, stream_);
     check_launch("attention_combine");
@@ -123,11 +148,13 @@ void CudaBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tenso
   check_head_dim(head_dim, op);
   check_int32_range(total, op, "rows");
   check_int32_range(heads, op, "heads");
+  const bool mma = use_mma_attention(true, total);
+  const int32_t tile_rows = mma ? kAttentionMmaTileRows : kAttentionTileRows;
   std::vector<AttentionTile> tiles;
   for (size_t s = 0; s + 1 < cu_seqlens.size(); ++s) {
     const int32_t seg0 = cu_seqlens[s], seg1 = cu_seqlens[s + 1];
-    for (int32_t r = seg0; r < seg1; r += kAttentionTileRows) {
-      tiles.push_back({r, std::min(seg1, r + kAttentionTileRows), seg0, seg1});
+    for (int32_t r = seg0; r < seg1; r += tile_rows) {
+      tiles.push_back({r, std::min(seg1, r + tile_rows), seg0, seg1});
     }
   }
   AttentionParams params;
@@ -139,7 +166,7 @@ void CudaBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tenso
   params.n_heads = params.n_heads_kv = static_cast<int32_t>(heads);
   params.head_dim = static_cast<int32_t>(head_dim);
   params.scale = scale;
-  run_attention(params, tiles, total);
+  run_attention(params, tiles, total, mma);
 }
 
 void CudaBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
@@ -156,8 +183,10 @@ void CudaBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const
   const int64_t flat_rows = n_new * group;
   check_int32_range(flat_rows, op, "query rows x group");
   check_int32_range(n_past + n_new, op, "positions");
+  const bool mma = use_mma_attention(false, flat_rows);
+  const int64_t tile_rows = mma ? kAttentionMmaTileRows : kAttentionTileRows;
   AttentionParams params;
-  params.n_tiles = static_cast<int32_t>((flat_rows + kAttentionTileRows - 1) / kAttentionTileRows);
+  params.n_tiles = static_cast<int32_t>((flat_rows + tile_rows - 1) / tile_rows);
   params.q = bf16_in(q);
   params.k = bf16_in(k_cache);
   params.v = bf16_in(v_cache);
@@ -169,7 +198,7 @@ void CudaBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const
   params.causal = true;
   params.n_past = n_past;
   params.scale = scale;
-  run_attention(params, {}, n_past + n_new);
+  run_attention(params, {}, n_past + n_new, mma);
 }
 
 void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) {

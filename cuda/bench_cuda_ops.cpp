@@ -7,15 +7,19 @@
 //   GPU preprocessing of a 16-frame 1280x720 NV12 clip against the CPU path + upload;
 // - GEMM TFLOP/s through the backend (cuBLASLt plan) at the model's shapes, against classic
 //   cuBLAS (cublasGemmEx, its own algorithm choice) on the same operands;
-// - attention TFLOP/s: ViT varlen (window segments of 64 and full 1024-row segments, 16 heads ×
-//   80) and causal GQA prefill (1024 tokens, 28/4 heads × 128);
+// - attention TFLOP/s of the CUDA-core ("simt") and tensor-core ("mma") kernels on the same
+//   operands, with their ratio and max difference: ViT varlen (16 frames at 448²: 8192 rows in
+//   window segments of 64 and full 1024-row segments, 16 heads × 80) and causal GQA prefill
+//   (28/4 heads × 128: 1024 and 4096 tokens, 256 after 1024 cached, 16 tokens);
 // - decode attention against a 4096-token cache as a fraction of the measured HBM bandwidth.
 // Figures only, no assertions. Times are wall-clock over repeated calls after a warm-up, with the
 // backend's stream synchronised at both ends (host overheads of each op included).
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -235,18 +239,49 @@ void bench_preprocess(CudaBackend& backend) {
               "%8.2f ms | ratio %.1f\n", width, height, gpu_ms, cpu_ms, cpu_ms / gpu_ms);
 }
 
+// Max |a − b| over two outputs of the same op (the two attention kernels must agree).
+double max_abs_diff(CudaBackend& backend, const Tensor& a, const Tensor& b) {
+  const std::vector<float> x = backend.to_host_f32(a), y = backend.to_host_f32(b);
+  double diff = 0.0;
+  for (size_t i = 0; i < x.size(); ++i) diff = std::max(diff, std::abs(static_cast<double>(x[i]) - y[i]));
+  return diff;
+}
+
+// Times `call(out)` with the CUDA-core and the tensor-core attention kernel forced in turn;
+// returns {simt ms, mma ms, max |mma − simt|}. The backend's choice is restored afterwards.
+struct AttentionAb {
+  double simt_ms, mma_ms, diff;
+};
+AttentionAb time_attention_kernels(CudaBackend& backend, int repeat, Tensor& out_simt,
+                                   Tensor& out_mma, const std::function<void(Tensor&)>& call) {
+  using Kernel = CudaBackend::AttentionKernel;
+  const Kernel saved = backend.attention_kernel();
+  backend.set_attention_kernel(Kernel::Simt);
+  const double simt_ms = time_ms(backend, repeat, [&] { call(out_simt); });
+  backend.set_attention_kernel(Kernel::Mma);
+  const double mma_ms = time_ms(backend, repeat, [&] { call(out_mma); });
+  backend.set_attention_kernel(saved);
+  return {simt_ms, mma_ms, max_abs_diff(backend, out_mma, out_simt)};
+}
+
 void bench_varlen(CudaBackend& backend, int64_t rows, int64_t segment, const char* name) {
   const int64_t heads = 16, hd = 80;
   Tensor q = random_bf16(backend, {rows, heads, hd}, 1.0f);
   Tensor k = random_bf16(backend, {rows, heads, hd}, 1.0f);
   Tensor v = random_bf16(backend, {rows, heads, hd}, 1.0f);
-  Tensor out = backend.alloc(DType::BF16, {rows, heads, hd});
+  Tensor out_simt = backend.alloc(DType::BF16, {rows, heads, hd});
+  Tensor out_mma = backend.alloc(DType::BF16, {rows, heads, hd});
   std::vector<int32_t> cu;
   for (int64_t r = 0; r <= rows; r += segment) cu.push_back(static_cast<int32_t>(r));
-  const double ms = time_ms(backend, 20, [&] { backend.attention_varlen(q, k, v, cu, 0.1118f, out); });
+  const AttentionAb ab = time_attention_kernels(backend, 20, out_simt, out_mma, [&](Tensor& out) {
+    backend.attention_varlen(q, k, v, cu, 0.1118f, out);
+  });
   const double flop = 4.0 * static_cast<double>(rows) * static_cast<double>(segment) * heads * hd;
-  std::printf("attention varlen %-22s rows=%ld seg=%ld 16x80: %8.3f ms %7.1f TFLOP/s\n", name,
-              static_cast<long>(rows), static_cast<long>(segment), ms, flop / (ms * 1e-3) / 1e12);
+  std::printf("attention varlen %-22s rows=%ld seg=%ld 16x80: simt %8.3f ms %7.1f TFLOP/s | mma "
+              "%8.3f ms %7.1f TFLOP/s | mma speed-up %.2f | max|mma-simt| %.2g\n",
+              name, static_cast<long>(rows), static_cast<long>(segment), ab.simt_ms,
+              flop / (ab.simt_ms * 1e-3) / 1e12, ab.mma_ms, flop / (ab.mma_ms * 1e-3) / 1e12,
+              ab.simt_ms / ab.mma_ms, ab.diff);
 }
 
 void bench_causal(CudaBackend& backend, int64_t n_past, int64_t n_new, double hbm_gbps) {
@@ -255,19 +290,26 @@ void bench_causal(CudaBackend& backend, int64_t n_past, int64_t n_new, double hb
   Tensor kc = random_bf16(backend, {capacity, kv, hd}, 1.0f);
   Tensor vc = random_bf16(backend, {capacity, kv, hd}, 1.0f);
   Tensor out = backend.alloc(DType::BF16, {n_new, heads, hd});
-  const double ms = time_ms(backend, n_new == 1 ? 200 : 20,
-                            [&] { backend.attention_causal(q, kc, vc, n_past, 0.0884f, out); });
   if (n_new == 1) {
+    const double ms = time_ms(backend, 200,
+                              [&] { backend.attention_causal(q, kc, vc, n_past, 0.0884f, out); });
     const double bytes = 2.0 * static_cast<double>(capacity * kv * hd) * 2.0;
     const double gbps = bytes / (ms * 1e-3) / 1e9;
     std::printf("attention decode cache=%ld 28/4x128: %8.4f ms, %7.0f GB/s = %.2f of HBM\n",
                 static_cast<long>(capacity), ms, gbps, gbps / hbm_gbps);
-  } else {
-    const double keys = static_cast<double>(n_past) * n_new + n_new * (n_new + 1) / 2.0;
-    const double flop = 4.0 * keys * heads * hd;
-    std::printf("attention causal prefill n_new=%ld 28/4x128: %8.3f ms %7.1f TFLOP/s\n",
-                static_cast<long>(n_new), ms, flop / (ms * 1e-3) / 1e12);
+    return;
   }
+  Tensor out_mma = backend.alloc(DType::BF16, {n_new, heads, hd});
+  const AttentionAb ab = time_attention_kernels(backend, 20, out, out_mma, [&](Tensor& o) {
+    backend.attention_causal(q, kc, vc, n_past, 0.0884f, o);
+  });
+  const double keys = static_cast<double>(n_past) * n_new + n_new * (n_new + 1) / 2.0;
+  const double flop = 4.0 * keys * heads * hd;
+  std::printf("attention causal prefill n_past=%ld n_new=%ld 28/4x128: simt %8.3f ms %7.1f TFLOP/s | "
+              "mma %8.3f ms %7.1f TFLOP/s | mma speed-up %.2f | max|mma-simt| %.2g\n",
+              static_cast<long>(n_past), static_cast<long>(n_new), ab.simt_ms,
+              flop / (ab.simt_ms * 1e-3) / 1e12, ab.mma_ms, flop / (ab.mma_ms * 1e-3) / 1e12,
+              ab.simt_ms / ab.mma_ms, ab.diff);
 }
 
 }  // namespace
@@ -301,6 +343,9 @@ int main() {
     bench_varlen(backend, 8192, 64, "(window)");
     bench_varlen(backend, 8192, 1024, "(full, per frame)");
     bench_causal(backend, 0, 1024, hbm);
+    bench_causal(backend, 0, 4096, hbm);
+    bench_causal(backend, 1024, 256, hbm);  // chunked prefill after a cached prefix
+    bench_causal(backend, 0, 16, hbm);      // 112 flat rows per kv head: near the auto threshold
     bench_causal(backend, 4095, 1, hbm);
     bench_causal(backend, 1023, 1, hbm);
     std::printf("device memory in use by the backend: %.1f MiB (peak %.1f MiB)\n",

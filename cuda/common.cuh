@@ -1,5 +1,6 @@
 // Device helpers shared by cuda/kernels/*.cu: bf16 bit-pattern <-> float, reads of any float
-// element type, warp reductions and the grid size rule. Included only by .cu files.
+// element type, warp reductions, the attention kernels' tiling and the grid size rule. Included
+// only by .cu files.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -84,6 +85,31 @@ __device__ __forceinline__ void block_argmax_to_thread0(float& best_value, int32
         best_index = warp_index[w];
       }
     }
+  }
+}
+
+// Tile `index` of causal attention (launch.h) for a kernel whose tiles hold `rows` flat rows:
+// flat rows [rows·index, min(rows·index + rows, n_queries·group)) and the keys the last of them sees.
+__device__ __forceinline__ AttentionTile attention_causal_tile(const AttentionParams& p, int group,
+                                                               unsigned int index, int rows) {
+  const int32_t flat_rows = p.n_queries * group;
+  const int32_t f_begin = static_cast<int32_t>(index) * rows;
+  const int32_t f_end = min(flat_rows, f_begin + rows);
+  const int32_t last_query = (f_end - 1) / group;
+  return {f_begin, f_end, 0, static_cast<int32_t>(p.n_past + last_query + 1)};
+}
+
+// The keys [key_begin, key_end) block `split` of n_splits takes from its tile's range: equal
+// chunks rounded up to kAttentionKeyStep (the combine step does not care where the cuts are).
+__device__ __forceinline__ void attention_split_range(const AttentionParams& p, const AttentionTile& tile,
+                                                      int split, int& key_begin, int& key_end) {
+  key_begin = tile.key_begin;
+  key_end = tile.key_end;
+  if (p.n_splits > 1) {
+    int chunk = (key_end - key_begin + p.n_splits - 1) / p.n_splits;
+    chunk = (chunk + kAttentionKeyStep - 1) / kAttentionKeyStep * kAttentionKeyStep;
+    key_begin = min(key_end, tile.key_begin + split * chunk);
+    key_end = min(key_end, key_begin + chunk);
   }
 }
 

@@ -106,7 +106,7 @@ struct PatchifyArgs {
 };
 void launch_patchify(const PatchifyArgs& args, Stream stream);
 
-// ---- attention (kernels/attention.cu) ----
+// ---- attention (kernels/attention.cu: CUDA cores) ----
 // Flash-style attention that never materialises scores. Work is cut into tiles of "flat rows":
 // flat row f = query * group + g is query `query` with head kv_head * group + g (group = n_heads /
 // n_heads_kv; 1 for the ViT). A tile {f_begin, f_end, key_begin, key_end} holds flat rows of one
@@ -125,7 +125,8 @@ struct AttentionParams {
   bf16_bits* out = nullptr;      // [n_queries, n_heads, head_dim]
   // Device array of n_tiles, or null for causal attention: tile t is then flat rows
   // [16t, min(16t + 16, n_queries·group)) with keys [0, n_past + last query + 1), computed in the
-  // kernel, so a decode step copies nothing from the host.
+  // kernel, so a decode step copies nothing from the host (64 instead of 16 for
+  // launch_attention_mma).
   const AttentionTile* tiles = nullptr;
   int32_t n_tiles = 0;
   int32_t n_queries = 0;
@@ -147,5 +148,14 @@ constexpr int kAttentionMaxHeadDim = 128;
 
 void launch_attention(const AttentionParams& params, Stream stream);
 void launch_attention_combine(const AttentionParams& params, Stream stream);
+
+// ---- tensor-core attention (kernels/attention_mma.cu) ----
+// The same attention (same params, masks, split-K partials for launch_attention_combine) on
+// tensor cores (WMMA bf16 16x16x16, f32 accumulation), for prefill-sized work: tiles hold
+// kAttentionMmaTileRows flat rows (the host builds varlen tiles with this size; causal tiles are
+// computed in the kernel as above with 64 instead of 16). Any even head_dim ≤ 128 (padded to 64,
+// 80 or 128 inside). Probabilities enter the P·V product as bf16 (see the kernel's header).
+constexpr int kAttentionMmaTileRows = 64;
+void launch_attention_mma(const AttentionParams& params, Stream stream);
 
 }  // namespace vlm::cuda

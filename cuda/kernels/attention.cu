@@ -7,8 +7,8 @@
 // lane owns keys lane and lane + 32, for the output a lane owns dims lane + 32·i. GQA groups share
 // one K/V tile, so a decode step reads each cached key once per kv head. Long key ranges can be
 // split across blocks (flash-decoding) whose partials attention_combine merges.
-// This is CUDA-core code, correctness first: a tensor-core (mma) version is the next step once
-// the device checks have measured this one.
+// This is CUDA-core code: decode (few query rows, split-K) runs here; prefill-sized work goes to
+// the tensor-core version (attention_mma.cu) unless VLM_CUDA_ATTENTION=simt (backend_cuda_ops.cpp).
 #include "../common.cuh"
 
 namespace vlm::cuda {
@@ -21,15 +21,6 @@ constexpr int kRowsPerWarp = kAttentionTileRows / kWarps;
 constexpr int kKeys = kAttentionKeyStep;
 static_assert(kKeys == 64, "a lane owns keys lane and lane + 32");
 
-// Tile `index` of causal attention (launch.h): uniform 16-row tiles over the flat rows.
-__device__ __forceinline__ AttentionTile causal_tile(const AttentionParams& p, int group, unsigned int index) {
-  const int32_t flat_rows = p.n_queries * group;
-  const int32_t f_begin = static_cast<int32_t>(index) * kAttentionTileRows;
-  const int32_t f_end = min(flat_rows, f_begin + kAttentionTileRows);
-  const int32_t last_query = (f_end - 1) / group;
-  return {f_begin, f_end, 0, static_cast<int32_t>(p.n_past + last_query + 1)};
-}
-
 template <int kDimsPerLane>
 __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) {
   constexpr int kMaxDim = kDimsPerLane * 32;
@@ -39,7 +30,9 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
   __shared__ __align__(16) float q_tile[kAttentionTileRows * kMaxDim];
 
   const int group = p.n_heads / p.n_heads_kv;
-  const AttentionTile tile = p.tiles != nullptr ? p.tiles[blockIdx.x] : causal_tile(p, group, blockIdx.x);
+  const AttentionTile tile =
+      p.tiles != nullptr ? p.tiles[blockIdx.x]
+                         : attention_causal_tile(p, group, blockIdx.x, kAttentionTileRows);
   const int kv_head = static_cast<int>(blockIdx.y);
   const int split = static_cast<int>(blockIdx.z);
   const int hd = p.head_dim, half_hd = hd / 2;
@@ -47,13 +40,8 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
   const int64_t q_stride = static_cast<int64_t>(p.n_heads) * hd;
   const int64_t kv_stride = static_cast<int64_t>(p.n_heads_kv) * hd;
 
-  int key_begin = tile.key_begin, key_end = tile.key_end;
-  if (p.n_splits > 1) {
-    int chunk = (key_end - key_begin + p.n_splits - 1) / p.n_splits;
-    chunk = (chunk + kKeys - 1) / kKeys * kKeys;
-    key_begin = min(key_end, tile.key_begin + split * chunk);
-    key_end = min(key_end, key_begin + chunk);
-  }
+  int key_begin = 0, key_end = 0;
+  attention_split_range(p, tile, split, key_begin, key_end);
 
   // Queries of the tile, pre-scaled by scale·log2(e) so the softmax uses exp2.
   const float scale_log2 = p.scale * 1.4426950408889634f;

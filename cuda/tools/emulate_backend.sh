@@ -50,9 +50,9 @@ ninja -C "$build" -j"$jobs" model/libvlm.a >/dev/null
 
 out=$build/emu-backend$([ $asan = 1 ] && echo -asan || true)
 mkdir -p "$out/fake" "$out/kernels" "$out/obj"
-# Headers: the kernel shim (cuda_runtime.h), the host runtime and cuBLASLt fakes; empty bf16/fp16
-# headers (the shim defines what the kernels use).
-for h in cuda_runtime.h cuda_runtime_api.h cublasLt.h emu_hooks.h; do
+# Headers: the kernel shim (cuda_runtime.h, mma.h: WMMA), the host runtime and cuBLASLt fakes;
+# empty bf16/fp16 headers (the shim defines what the kernels use).
+for h in cuda_runtime.h cuda_runtime_api.h cublasLt.h emu_hooks.h mma.h; do
   cmp -s "$here/emu/$h" "$out/fake/$h" || cp "$here/emu/$h" "$out/fake/$h"
 done
 touch "$out/fake/cuda_bf16.h" "$out/fake/cuda_fp16.h"

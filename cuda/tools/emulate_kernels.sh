@@ -14,7 +14,7 @@ repo_dir=$(dirname "$cuda_dir")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/fake" "$work/kernels"
-cp "$here/emu/cuda_runtime.h" "$here/emu/emu_hooks.h" "$work/fake/"
+cp "$here/emu/cuda_runtime.h" "$here/emu/emu_hooks.h" "$here/emu/mma.h" "$work/fake/"
 touch "$work/fake/cuda_bf16.h" "$work/fake/cuda_fp16.h"
 cp "$cuda_dir/launch.h" "$cuda_dir/common.cuh" "$work/"
 for f in "$cuda_dir"/kernels/*.cu; do

@@ -2,8 +2,9 @@
 // and emulate_backend.sh: checks the kernels' index math, barriers and warp shuffles on a machine
 // without a GPU. One fiber (ucontext) per CUDA thread of a block, scheduled cooperatively at
 // barriers, blocks one after another, __shared__ = function-local static (valid because one block
-// runs at a time), shuffles through a per-warp exchange + warp barrier. Kernels without
-// barriers/shuffles run their threads as plain calls after block 0 (see launch()). Launch configurations are checked against the runtime's limits and
+// runs at a time), shuffles and votes (__any_sync) through a per-warp exchange + warp barrier,
+// __syncwarp as a warp barrier (nvcuda::wmma: mma.h). Kernels without barriers/shuffles run their
+// threads as plain calls after block 0 (see launch()). Launch configurations are checked against the runtime's limits and
 // reported through emu_hooks.h (the backend emulation turns them into cudaGetLastError()).
 // It says nothing about speed, coalescing or the real compiler; it is a logic check only.
 #pragma once
@@ -322,6 +323,22 @@ inline void __syncthreads() {
 }
 template <typename T> T __shfl_sync(unsigned, T v, int src) { return emu::shfl(v, src); }
 template <typename T> T __shfl_xor_sync(unsigned, T v, int mask) { return emu::shfl(v, (threadIdx.x % 32) ^ mask); }
+inline void __syncwarp(unsigned = 0xffffffffu) {
+  if (emu::t_sequential) emu::sequential_violation("__syncwarp");
+  emu::g_used_sync = true;
+  emu::warp_barrier();
+}
+inline int __any_sync(unsigned, int predicate) {
+  if (emu::t_sequential) emu::sequential_violation("__any_sync");
+  emu::g_used_sync = true;
+  const unsigned w = threadIdx.x / 32, lane = threadIdx.x % 32;
+  emu::g_sched->xchg[w][lane] = predicate != 0;
+  emu::warp_barrier();
+  int any = 0;
+  for (unsigned l = 0; l < emu::g_sched->warp_size[w]; ++l) any |= emu::g_sched->xchg[w][l] != 0;
+  emu::warp_barrier();
+  return any;
+}
 inline float __uint_as_float(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
 inline uint32_t __float_as_uint(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }

@@ -18,20 +18,24 @@ static std::vector<uint16_t> rnd(size_t n, float a = 1) { std::uniform_real_dist
 static int fails = 0;
 static void check(const char* what, double err, double tol) { std::printf("%-40s err %.3g (tol %.3g) %s\n", what, err, tol, err <= tol ? "ok" : "FAIL"); if (!(err <= tol)) ++fails; }
 
-static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm) {
+// mma: the tensor-core kernel (attention_mma.cu, 64-row tiles); ramp: key rows scaled by (j+1)/4
+// so the row maxima keep growing along the sweep (the mma kernel's rescale path).
+static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm, bool mma = false, bool ramp = false) {
+  const int tile_rows = mma ? kAttentionMmaTileRows : kAttentionTileRows;
   const int group = heads / kv;
   auto q = rnd((size_t)nq * heads * hd, 2), k = rnd((size_t)cap * kv * hd, 2), v = rnd((size_t)cap * kv * hd);
+  if (ramp) for (int j = 0; j < cap; ++j) for (int i = 0; i < kv * hd; ++i) { uint16_t& x = k[(size_t)j * kv * hd + i]; x = f2b(b2f(x) * (j + 1) / 4.0f); }
   std::vector<uint16_t> out((size_t)nq * heads * hd, 0);
   std::vector<AttentionTile> tiles;
   int splits = 1;
   int total_keys = causal ? n_past + nq : nq;
   if (causal) {
     const int F = nq * group;
-    for (int f0 = 0; f0 < F; f0 += kAttentionTileRows) { int f1 = std::min(F, f0 + kAttentionTileRows); int last = (f1 - 1) / group; tiles.push_back({f0, f1, 0, n_past + last + 1}); }
+    for (int f0 = 0; f0 < F; f0 += tile_rows) { int f1 = std::min(F, f0 + tile_rows); int last = (f1 - 1) / group; tiles.push_back({f0, f1, 0, n_past + last + 1}); }
     long blocks = (long)tiles.size() * kv, wanted = 2L * sm;
     if (blocks < wanted) splits = (int)std::min<long>({(wanted + blocks - 1) / blocks, std::max<long>(1, total_keys / (2 * kAttentionKeyStep)), 64});
   } else {
-    for (size_t s = 0; s + 1 < cu.size(); ++s) for (int r = cu[s]; r < cu[s + 1]; r += kAttentionTileRows) tiles.push_back({r, std::min(cu[s + 1], r + kAttentionTileRows), cu[s], cu[s + 1]});
+    for (size_t s = 0; s + 1 < cu.size(); ++s) for (int r = cu[s]; r < cu[s + 1]; r += tile_rows) tiles.push_back({r, std::min(cu[s + 1], r + tile_rows), cu[s], cu[s + 1]});
   }
   AttentionParams p;
   p.q = q.data(); p.k = k.data(); p.v = v.data(); p.out = out.data(); p.n_tiles = (int)tiles.size();
@@ -39,9 +43,10 @@ static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n
   p.n_queries = nq; p.n_heads = heads; p.n_heads_kv = kv; p.head_dim = hd; p.causal = causal; p.n_past = n_past; p.scale = 1.0f / std::sqrt((float)hd); p.n_splits = splits;
   std::vector<float> pa, pm, ps;
   if (splits > 1) { size_t items = (size_t)splits * nq * heads; pa.resize(items * hd); pm.resize(items); ps.resize(items); p.part_acc = pa.data(); p.part_max = pm.data(); p.part_sum = ps.data(); }
-  launch_attention(p, nullptr);
+  if (mma) launch_attention_mma(p, nullptr); else launch_attention(p, nullptr);
   if (splits > 1) launch_attention_combine(p, nullptr);
-  double max_err = 0, max_ref = 0;
+  double max_err = 0, max_ref = 0, max_abs = 0, max_v = 0;
+  for (uint16_t x : v) max_v = std::max(max_v, (double)std::abs(b2f(x)));
   for (int i = 0; i < nq; ++i) for (int h = 0; h < heads; ++h) {
     int kvh = h / group; int lo = 0, hi = 0;
     if (causal) { lo = 0; hi = n_past + i + 1; } else { for (size_t s = 0; s + 1 < cu.size(); ++s) if (i >= cu[s] && i < cu[s + 1]) { lo = cu[s]; hi = cu[s + 1]; } }
@@ -49,10 +54,17 @@ static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n
     for (int j = lo; j < hi; ++j) { double s = 0; for (int d = 0; d < hd; ++d) s += (double)b2f(q[((size_t)i * heads + h) * hd + d]) * b2f(k[((size_t)j * kv + kvh) * hd + d]); sc[j - lo] = s * p.scale; m = std::max(m, sc[j - lo]); }
     double sum = 0; for (auto& s : sc) { s = std::exp(s - m); sum += s; }
     for (int d = 0; d < hd; ++d) { double o = 0; for (int j = lo; j < hi; ++j) o += sc[j - lo] * b2f(v[((size_t)j * kv + kvh) * hd + d]); o /= sum;
-      max_ref = std::max(max_ref, std::abs(o)); max_err = std::max(max_err, std::abs(o - b2f(out[((size_t)i * heads + h) * hd + d])) / (std::abs(o) + 1e-2)); }
+      max_ref = std::max(max_ref, std::abs(o)); max_abs = std::max(max_abs, std::abs(o - b2f(out[((size_t)i * heads + h) * hd + d]))); const double e = std::abs(o - b2f(out[((size_t)i * heads + h) * hd + d]));
+      max_err = std::max(max_err, mma ? e / (std::abs(o) / 256 + max_v / 256) : e / (std::abs(o) + 1e-2)); }
   }
-  char what[160]; std::snprintf(what, sizeof what, "attn %s nq=%d h=%d/%d hd=%d past=%d splits=%d", causal ? "causal" : "varlen", nq, heads, kv, hd, n_past, splits);
-  check(what, max_err, 1.0 / 128);
+  char what[160]; std::snprintf(what, sizeof what, "attn%s %s nq=%d h=%d/%d hd=%d past=%d splits=%d%s", mma ? "-mma" : "", causal ? "causal" : "varlen", nq, heads, kv, hd, n_past, splits, ramp ? " ramp" : "");
+  if (!mma) { check(what, max_err, 1.0 / 128); return; }
+  // Tensor cores: P enters P·V as bf16 (relative error <= 2^-9 per weight, normalised by the sum
+  // of the rounded weights), so |err| <= 2^-9·max|v - o| <= 2^-8·max|v| on top of the output's
+  // own rounding (2^-9·|o|): checked as |err| <= 2^-8·(|o| + max|v|); the figure printed is
+  // max|err| / max|v|.
+  std::printf("  (mma: max|err| %.3g, relative to max|v| %.3g)\n", max_abs, max_abs / max_v);
+  check(what, max_err, 1.0);
 }
 
 int main() {
@@ -103,6 +115,26 @@ int main() {
   }
   attention_case(1, 7, 1, 128, true, 1000, 1010, {}, 132);  // split-K decode, group 7
   attention_case(9, 4, 2, 128, true, 600, 615, {}, 1000);   // forced splits, multi-row tiles
+  // Tensor-core kernel (attention_mma.cu): the same cases and the prefill shapes it is chosen for.
+  if (!only) {
+  attention_case(1, 2, 2, 80, false, 0, 1, {0, 1}, 132, true);
+  attention_case(97, 2, 2, 80, false, 0, 97, {0, 40, 97}, 132, true);
+  attention_case(150, 1, 1, 80, false, 0, 150, {0, 64, 64, 150}, 132, true);  // empty segment
+  attention_case(40, 2, 2, 64, false, 0, 40, {0, 17, 40}, 132, true);
+  attention_case(33, 1, 1, 128, false, 0, 33, {0, 33}, 132, true);
+  attention_case(70, 1, 1, 40, false, 0, 70, {0, 70}, 132, true);               // head_dim padded 40 -> 64
+  attention_case(1025, 1, 1, 80, false, 0, 1025, {0, 64, 128, 1025}, 132, true);  // window + full
+  attention_case(300, 1, 1, 80, false, 0, 300, {0, 300}, 132, true, true);     // growing maxima: rescales
+  attention_case(1, 4, 2, 128, true, 0, 4, {}, 132, true);
+  attention_case(20, 4, 2, 128, true, 0, 24, {}, 132, true);
+  attention_case(5, 6, 2, 128, true, 100, 110, {}, 132, true);
+  attention_case(97, 14, 2, 128, true, 37, 140, {}, 4, true);                  // group 7, n_past > 0
+  attention_case(97, 4, 2, 128, true, 0, 97, {}, 4, true);                     // group 2 from 0
+  attention_case(1025, 2, 1, 128, true, 0, 1025, {}, 8, true);                 // group 2, 1025 rows
+  attention_case(200, 2, 1, 128, true, 70, 270, {}, 4, true, true);            // causal rescales
+  }
+  attention_case(1, 7, 1, 128, true, 1000, 1010, {}, 132, true);               // split-K, group 7
+  attention_case(9, 4, 2, 128, true, 600, 615, {}, 1000, true);                // forced splits
   std::printf(fails ? "FAILURES: %d\n" : "all ok\n", fails);
   return fails != 0;
 }
