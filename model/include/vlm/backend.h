@@ -105,6 +105,11 @@ class Backend {
   virtual void gelu(const Tensor& x, Tensor& y) = 0;
   // y = a + b, elementwise.  y may alias a or b.
   virtual void add(const Tensor& a, const Tensor& b, Tensor& y) = 0;
+  // residual = residual + x, then y = rmsnorm(residual): a decoder layer's residual add and the
+  // next norm in one pass where the backend fuses them (CUDA). The default is exactly add() then
+  // rmsnorm(). y must not alias x or residual.
+  virtual void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps,
+                           Tensor& y);
   // y[i] = table[ids[i]]; table [V, D] in any weight dtype, y [n, D] activations.
   virtual void embedding(const Tensor& table, std::span<const int32_t> ids, Tensor& y) = 0;
   // y[i] = x[index[i]] for whole rows (rows() of x and y may differ).

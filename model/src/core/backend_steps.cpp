@@ -1,5 +1,6 @@
 // The base class's answers for recorded steps (vlm/backend.h: supports_recorded_steps, record,
-// write, the *_at ops, upload_weights_concat) and their shared argument checks. A backend without
+// write, the *_at ops, upload_weights_concat) and their shared argument checks, and the default
+// add_rmsnorm (add then rmsnorm; a device backend fuses them). A backend without
 // recorded steps keeps the eager decode path, so everything here refuses with Unsupported rather
 // than emulating: an emulation would hide that the fast path is missing.
 #include <string>
@@ -34,6 +35,12 @@ void Backend::attention_causal_at(const Tensor&, const Tensor&, const Tensor&, c
   no_recorded_steps(*this, "attention_causal_at");
 }
 Tensor Backend::upload_weights_concat(std::span<const Tensor>) { return {}; }
+
+void Backend::add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps,
+                          Tensor& y) {
+  add(residual, x, residual);
+  rmsnorm(residual, weight, eps, y);
+}
 
 void check_step_scalars(const Tensor& t, int64_t n, const char* op, const char* name) {
   VLM_CHECK(!t.empty() && t.dtype() == DType::I32 && t.numel() == n, InvalidInput,

@@ -1,6 +1,7 @@
 // TextDecoder::decode: one generated token as a recorded step (Backend::record, a CUDA graph on
 // the GPU). A decode step is the same ~10 ops per layer every token; launched one by one from the
-// host, their launch costs exceed their run time at batch 1, so the step is recorded once into
+// host, their launch costs exceed their run time at batch 1 (residual adds are already fused into
+// the norms: add_rmsnorm), so the step is recorded once into
 // persistent tensors and replayed. What changes per token lives in small device tensors written
 // before each replay (the id, the cache position, the rope row), and the ops that use them read
 // them when they run (embedding_at, copy_rows_at, attention_causal_at). Where the backend joined
@@ -57,7 +58,11 @@ void TextDecoder::Impl::run_step_ops(DecodeStep& s) {
   b.embedding_at(m.weights.embed_tokens, s.ids, s.x);
   for (size_t li = 0; li < m.weights.layers.size(); ++li) {
     const TextLayerWeights& w = m.weights.layers[li];
-    b.rmsnorm(s.x, w.input_norm, c.rms_norm_eps, s.normed);
+    if (li == 0) {  // residual adds fused with the next norm, as in forward()
+      b.rmsnorm(s.x, w.input_norm, c.rms_norm_eps, s.normed);
+    } else {
+      b.add_rmsnorm(s.proj, s.x, w.input_norm, c.rms_norm_eps, s.normed);
+    }
     if (!w.qkv_w.empty()) {
       b.matmul(s.normed, w.qkv_w, w.qkv_b, s.qkv);
     } else {
@@ -72,8 +77,7 @@ void TextDecoder::Impl::run_step_ops(DecodeStep& s) {
     b.copy_rows_at(v, v_rows, s.n_past);
     b.attention_causal_at(q3, m.k_cache[li], m.v_cache[li], s.n_past, scale, s.attn);
     b.matmul(s.attn.reshape({1, nh * hd}), w.o_w, Tensor(), s.proj);
-    b.add(s.x, s.proj, s.x);
-    b.rmsnorm(s.x, w.post_norm, c.rms_norm_eps, s.normed);
+    b.add_rmsnorm(s.proj, s.x, w.post_norm, c.rms_norm_eps, s.normed);
     if (!w.gate_up_w.empty()) {
       b.matmul(s.normed, w.gate_up_w, Tensor(), s.gate_up);
     } else {
@@ -82,9 +86,8 @@ void TextDecoder::Impl::run_step_ops(DecodeStep& s) {
     }
     b.silu_mul(gate, up, gate);
     b.matmul(gate, w.down_w, Tensor(), s.proj);
-    b.add(s.x, s.proj, s.x);
   }
-  b.rmsnorm(s.x, m.weights.final_norm, c.rms_norm_eps, s.final_normed);
+  b.add_rmsnorm(s.proj, s.x, m.weights.final_norm, c.rms_norm_eps, s.final_normed);
   b.matmul(s.final_normed, m.weights.lm_head, Tensor(), s.logits);
 }
 

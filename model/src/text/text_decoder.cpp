@@ -104,9 +104,15 @@ Tensor TextDecoder::forward(Tensor x, std::span<const int64_t> pos_t, std::span<
   Tensor up = b.alloc(act, {n, static_cast<int64_t>(c.intermediate_size)});
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
 
+  // Each residual add is fused with the norm after it (add_rmsnorm): the MLP's output is added at
+  // the next layer's input norm, the last one at the final norm.
   for (size_t li = 0; li < m.weights.layers.size(); ++li) {
     const TextLayerWeights& w = m.weights.layers[li];
-    b.rmsnorm(x, w.input_norm, c.rms_norm_eps, normed);
+    if (li == 0) {
+      b.rmsnorm(x, w.input_norm, c.rms_norm_eps, normed);
+    } else {
+      b.add_rmsnorm(proj, x, w.input_norm, c.rms_norm_eps, normed);
+    }
     b.matmul(normed, w.q_w, w.q_b, q);
     b.matmul(normed, w.k_w, w.k_b, k);
     b.matmul(normed, w.v_w, w.v_b, v);
@@ -120,19 +126,18 @@ Tensor TextDecoder::forward(Tensor x, std::span<const int64_t> pos_t, std::span<
     b.copy_rows(v, 0, v_rows, m.n_past, n);
     b.attention_causal(q3, m.k_cache[li], m.v_cache[li], m.n_past, scale, attn);
     b.matmul(attn.reshape({n, nh * hd}), w.o_w, Tensor(), proj);
-    b.add(x, proj, x);
-    b.rmsnorm(x, w.post_norm, c.rms_norm_eps, normed);
+    b.add_rmsnorm(proj, x, w.post_norm, c.rms_norm_eps, normed);
     b.matmul(normed, w.gate_w, Tensor(), gate);
     b.matmul(normed, w.up_w, Tensor(), up);
     b.silu_mul(gate, up, gate);
     b.matmul(gate, w.down_w, Tensor(), proj);
-    b.add(x, proj, x);
   }
   m.n_past += n;
 
-  const Tensor last = all_logits ? x : x.slice_rows(n - 1, 1);
+  Tensor last = all_logits ? x : x.slice_rows(n - 1, 1);
+  const Tensor last_proj = all_logits ? proj : proj.slice_rows(n - 1, 1);
   Tensor final_normed = b.alloc(act, {last.rows(), H});
-  b.rmsnorm(last, m.weights.final_norm, c.rms_norm_eps, final_normed);
+  b.add_rmsnorm(last_proj, last, m.weights.final_norm, c.rms_norm_eps, final_normed);
   Tensor logits = b.alloc(act, {last.rows(), static_cast<int64_t>(c.vocab_size)});
   b.matmul(final_normed, m.weights.lm_head, Tensor(), logits);
   return logits;
