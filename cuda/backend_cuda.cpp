@@ -155,13 +155,20 @@ Tensor CudaBackend::upload_weight_data(const Tensor& host) {
   const bool is_float = host.dtype() == DType::F32 || host.dtype() == DType::F16 ||
                         host.dtype() == DType::BF16;
   Tensor device = alloc(is_float ? DType::BF16 : host.dtype(), host.shape());
+  upload_weight_into(host, device);
+  return device;
+}
+
+void CudaBackend::upload_weight_into(const Tensor& host, Tensor& device) {
+  const bool is_float = host.dtype() == DType::F32 || host.dtype() == DType::F16 ||
+                        host.dtype() == DType::BF16;
   const int64_t n = host.numel();
-  if (n == 0) return device;
+  if (n == 0) return;
   VLM_CHECK(!host.empty(), InvalidInput, "upload_weight: host tensor " << host.describe() << " has no data");
   if (!is_float || host.dtype() == DType::BF16) {
     VLM_CUDA_CHECK(cudaMemcpyAsync(device.data(), host.data(), host.nbytes(),
                                    cudaMemcpyHostToDevice, stream_));
-    return device;
+    return;
   }
   // F32/F16 -> bf16 on the device, one staging chunk at a time (stream order makes reuse safe).
   const size_t element = dtype_size(host.dtype());
@@ -175,7 +182,6 @@ Tensor CudaBackend::upload_weight_data(const Tensor& host) {
                                    stream_));
     convert(staging.data(), host.dtype(), device.data_as<uint16_t>() + begin, DType::BF16, count);
   }
-  return device;
 }
 
 Tensor CudaBackend::from_host_f32(const float* values, std::vector<int64_t> shape, DType dtype) {

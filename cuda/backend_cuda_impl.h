@@ -9,7 +9,8 @@
 // - Errors: CUDA/cuBLASLt failures throw vlm::Error (check.h); a sticky error makes every later
 //   call throw at once.
 // The definitions are split by concern: backend_cuda.cpp (device, memory, transfers, registry),
-// backend_cuda_ops.cpp (the ops), backend_cuda_sample.cpp (token choice).
+// backend_cuda_ops.cpp (the ops), backend_cuda_sample.cpp (token choice), backend_cuda_steps.cpp
+// (recorded steps: CUDA graphs).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -62,6 +63,16 @@ class CudaBackend final : public Backend {
   // The CPU sampler's choice on the device; only the id is copied (backend_cuda_sample.cpp).
   int32_t sample(const Tensor& logits, const SampleParams& params) override;
 
+  // Recorded steps as CUDA graphs, the *_at ops, joined weights (backend_cuda_steps.cpp).
+  bool supports_recorded_steps() const override { return true; }
+  std::unique_ptr<RecordedSteps> record(const std::function<void()>& ops) override;
+  void write(Tensor& dst, const void* host) override;
+  void embedding_at(const Tensor& table, const Tensor& ids, Tensor& y) override;
+  void copy_rows_at(const Tensor& src, Tensor& dst, const Tensor& dst_row) override;
+  void attention_causal_at(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                           const Tensor& n_past_at, float scale, Tensor& out) override;
+  Tensor upload_weights_concat(std::span<const Tensor> hosts) override;
+
   // Pool figures and the live bytes of uploaded weights (backend_cuda_weights.cpp).
   BackendMemoryStats memory_stats() const override;
 
@@ -84,9 +95,9 @@ class CudaBackend final : public Backend {
   void set_attention_kernel(AttentionKernel kernel) { attention_kernel_ = kernel; }
   AttentionKernel attention_kernel() const { return attention_kernel_; }
 
-  // Beyond the interface (used by benchmarks and the device check): residual += x, then
-  // y = rmsnorm(residual) in one pass.
-  void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps, Tensor& y);
+  // residual += x, then y = rmsnorm(residual), in one kernel pass (vlm/backend.h).
+  void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps,
+                   Tensor& y) override;
   int device_index() const { return device_; }
   // The backend's stream (for device work beside the ops, e.g. preprocess_cuda.cpp); callers
   // make the device current through a backend call first (alloc does).
@@ -108,6 +119,8 @@ class CudaBackend final : public Backend {
                      int64_t total_keys, bool mma);
   // upload_weight = register_weight(upload_weight_data(host)).
   Tensor upload_weight_data(const Tensor& host);
+  // host's values into `device` (same element count; BF16 for float hosts, else host's dtype).
+  void upload_weight_into(const Tensor& host, Tensor& device);
   // Counts the weight's bytes while it lives and adds its K-padded copy when that is on.
   Tensor register_weight(Tensor device);
   // The K-padded GEMM when w has a padded copy; false (nothing done) otherwise.

@@ -88,6 +88,11 @@ __device__ __forceinline__ void block_argmax_to_thread0(float& best_value, int32
   }
 }
 
+// The causal n_past: read on the device in a recorded decode step (launch.h: n_past_at).
+__device__ __forceinline__ int64_t attention_n_past(const AttentionParams& p) {
+  return p.n_past_at != nullptr ? static_cast<int64_t>(*p.n_past_at) : p.n_past;
+}
+
 // Tile `index` of causal attention (launch.h) for a kernel whose tiles hold `rows` flat rows:
 // flat rows [rows·index, min(rows·index + rows, n_queries·group)) and the keys the last of them sees.
 __device__ __forceinline__ AttentionTile attention_causal_tile(const AttentionParams& p, int group,
@@ -96,7 +101,7 @@ __device__ __forceinline__ AttentionTile attention_causal_tile(const AttentionPa
   const int32_t f_begin = static_cast<int32_t>(index) * rows;
   const int32_t f_end = min(flat_rows, f_begin + rows);
   const int32_t last_query = (f_end - 1) / group;
-  return {f_begin, f_end, 0, static_cast<int32_t>(p.n_past + last_query + 1)};
+  return {f_begin, f_end, 0, static_cast<int32_t>(attention_n_past(p) + last_query + 1)};
 }
 
 // The keys [key_begin, key_end) block `split` of n_splits takes from its tile's range: equal

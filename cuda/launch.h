@@ -44,6 +44,11 @@ void launch_embedding(const void* table, ElemType table_type, const int32_t* ids
 void launch_gather_rows(const void* x, const int32_t* index, int64_t n, int64_t row_bytes, void* y,
                         Stream stream);
 
+// dst rows [*row_at, *row_at + n) = src rows [0, n) (row_bytes each), the position read on the
+// device when the kernel runs; not written when the rows would leave dst's dst_rows.
+void launch_copy_rows_at(const void* src, int64_t n, int64_t row_bytes, void* dst,
+                         int64_t dst_rows, const int32_t* row_at, Stream stream);
+
 // out[r] = first index of the maximum of row r of x[rows, cols].
 void launch_argmax(const void* x, ElemType type, int64_t rows, int64_t cols, int32_t* out,
                    Stream stream);
@@ -133,6 +138,9 @@ struct AttentionParams {
   int32_t n_heads = 0, n_heads_kv = 0, head_dim = 0;
   bool causal = false;
   int64_t n_past = 0;  // causal: query q sits at key position n_past + q
+  // When set (a recorded decode step), n_past is read from this device int when the kernel runs
+  // instead of the field above.
+  const int32_t* n_past_at = nullptr;
   float scale = 1.0f;  // multiplies q·k
   int32_t n_splits = 1;
   float* part_acc = nullptr;

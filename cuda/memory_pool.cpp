@@ -21,9 +21,20 @@ size_t DevicePool::round_size(size_t bytes) {
 
 void* DevicePool::allocate(size_t bytes) {
   const size_t size = round_size(bytes);
+  bool in_private = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    in_private = open_private_ >= 0;
     // Best fit, but never a block more than twice the request (it would waste memory).
+    if (in_private) {
+      auto& own = private_cached_[open_private_];
+      auto it = own.lower_bound(size);
+      if (it != own.end() && it->first <= 2 * size) {
+        void* block = it->second;  // already counted in use
+        own.erase(it);
+        return block;
+      }
+    }
     auto it = cached_.lower_bound(size);
     if (it != cached_.end() && it->first <= 2 * size) {
       void* block = it->second;
@@ -31,13 +42,14 @@ void* DevicePool::allocate(size_t bytes) {
       in_use_ += it->first;
       peak_ = std::max(peak_, in_use_);
       cached_.erase(it);
+      if (in_private) private_owner_[block] = open_private_;
       return block;
     }
   }
   VLM_CUDA_CHECK(cudaSetDevice(device_));
   void* block = nullptr;
   cudaError_t status = cudaMalloc(&block, size);
-  if (status == cudaErrorMemoryAllocation) {
+  if (status == cudaErrorMemoryAllocation && !in_private) {
     (void)cudaGetLastError();  // clear the (non-sticky) allocation error, free the cache, retry
     trim();
     status = cudaMalloc(&block, size);
@@ -59,6 +71,7 @@ void* DevicePool::allocate(size_t bytes) {
   block_sizes_[block] = size;
   in_use_ += size;
   peak_ = std::max(peak_, in_use_);
+  if (open_private_ >= 0) private_owner_[block] = open_private_;
   return block;
 }
 
@@ -67,6 +80,11 @@ void DevicePool::release(void* block) noexcept {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = block_sizes_.find(block);
   if (it == block_sizes_.end()) return;  // not ours: ignore rather than corrupt the cache
+  const auto owner = private_owner_.find(block);
+  if (owner != private_owner_.end()) {  // back to its set, still counted in use
+    private_cached_[owner->second].emplace(it->second, block);
+    return;
+  }
   in_use_ -= it->second;
   cached_bytes_ += it->second;
   cached_.emplace(it->second, block);
@@ -86,6 +104,34 @@ void DevicePool::trim() noexcept {
   if (blocks.empty()) return;
   if (cudaSetDevice(device_) != cudaSuccess) return;
   for (void* block : blocks) (void)cudaFree(block);  // errors here only mean the context is gone
+}
+
+int DevicePool::begin_private() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  VLM_CHECK(open_private_ < 0, InvalidInput, "cuda pool: a private set (recording) is already open");
+  open_private_ = next_private_++;
+  private_cached_[open_private_];
+  return open_private_;
+}
+
+void DevicePool::end_private() noexcept {
+  std::lock_guard<std::mutex> lock(mutex_);
+  open_private_ = -1;
+}
+
+void DevicePool::drop_private(int id) noexcept {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (open_private_ == id) open_private_ = -1;
+  const auto set = private_cached_.find(id);
+  if (set != private_cached_.end()) {
+    for (const auto& [size, block] : set->second) {
+      in_use_ -= size;
+      cached_bytes_ += size;
+      cached_.emplace(size, block);
+    }
+    private_cached_.erase(set);
+  }
+  std::erase_if(private_owner_, [id](const auto& entry) { return entry.second == id; });
 }
 
 size_t DevicePool::bytes_in_use() const {

@@ -6,6 +6,10 @@
 // the request retried once before OutOfMemory is thrown with the figures.
 // Sizes: requests are rounded to 512 B below 1 MiB and to 2 MiB above, to bound fragmentation;
 // every block starts 256-byte aligned (cudaMalloc's guarantee), as cuBLASLt prefers.
+// Private sets (for recordings: a CUDA graph replays into the addresses it was captured with):
+// between begin_private() and end_private(), every block handed out belongs to a new set, and a
+// released set block goes back to its set, never to the shared cache, so no later tensor can be
+// given memory a replay writes. drop_private() returns the set's blocks to the shared cache.
 #pragma once
 
 #include <cstddef>
@@ -29,6 +33,16 @@ class DevicePool {
   // Frees every cached block back to the driver (synchronises the device).
   void trim() noexcept;
 
+  // Opens a private set (one at a time; InvalidInput if one is open) and returns its id. While it
+  // is open, allocate() serves from the set's own cache, then the shared cache, then cudaMalloc
+  // without the trim + retry (trim frees, which a stream capture forbids).
+  int begin_private();
+  // Closes the open set: later allocations are shared again; its blocks stay private.
+  void end_private() noexcept;
+  // Returns set `id`'s cached blocks to the shared cache, and makes its live ones shared blocks
+  // (their release then goes to the shared cache). Never throws.
+  void drop_private(int id) noexcept;
+
   size_t bytes_in_use() const;
   size_t bytes_cached() const;
   size_t peak_bytes_in_use() const;
@@ -41,6 +55,11 @@ class DevicePool {
   std::multimap<size_t, void*> cached_;           // size -> free block
   std::unordered_map<void*, size_t> block_sizes_;  // every live or cached block
   size_t in_use_ = 0, cached_bytes_ = 0, peak_ = 0;
+  // Private sets: block -> set id, and each set's released blocks (counted as in use: the
+  // recording holds them).
+  std::unordered_map<void*, int> private_owner_;
+  std::map<int, std::multimap<size_t, void*>> private_cached_;
+  int open_private_ = -1, next_private_ = 0;
 };
 
 }  // namespace vlm::cuda

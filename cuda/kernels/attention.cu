@@ -64,7 +64,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
   for (int rr = 0; rr < kRowsPerWarp; ++rr) {
     const int f = tile.f_begin + warp * kRowsPerWarp + rr;
     row_valid[rr] = f < tile.f_end;
-    row_limit[rr] = p.causal ? p.n_past + f / group : INT64_MAX;
+    row_limit[rr] = p.causal ? attention_n_past(p) + f / group : INT64_MAX;
     row_max[rr] = -INFINITY;
     row_sum[rr] = 0.0f;
 #pragma unroll

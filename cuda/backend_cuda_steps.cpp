@@ -1,0 +1,170 @@
+// CudaBackend's recorded steps (vlm/backend.h): record() captures the work the ops enqueue on the
+// backend's stream into a CUDA graph, and replay() launches it: one launch for the whole decode
+// step instead of ~10 per layer, with no host work per op. Shape of the pieces:
+// - Capture mode is relaxed, so the pool may cudaMalloc a block an op needs; everything allocated
+//   during the capture comes from a private pool set (memory_pool.h) that the recording keeps, so
+//   no later tensor is handed memory a replay writes.
+// - What changes per token is read on the device: write() copies host bytes into a tensor in
+//   stream order (outside the graph), and embedding_at, copy_rows_at and attention_causal_at take
+//   their ids / position from device I32 tensors. attention_causal_at sizes its split-K grid for
+//   the whole cache (the graph's grid is fixed); each split takes an equal share of the keys that
+//   exist when it runs, and empty splits add nothing in the combine.
+// - A failure during capture ends and discards it, returns the set, and throws: an op that did
+//   something a graph cannot hold (a host copy, a synchronisation) is named by its own error.
+// - upload_weights_concat uploads several weights into one (q/k/v, gate/up) for one GEMM each.
+#include "backend_cuda_impl.h"
+#include "check.h"
+
+namespace vlm::cuda {
+
+namespace {
+
+class CudaRecordedSteps final : public RecordedSteps {
+ public:
+  CudaRecordedSteps(int device, cudaStream_t stream, cudaGraphExec_t exec,
+                    std::shared_ptr<DevicePool> pool, int private_set)
+      : device_(device), stream_(stream), exec_(exec), pool_(std::move(pool)), set_(private_set) {}
+  ~CudaRecordedSteps() override {
+    if (cudaSetDevice(device_) == cudaSuccess) (void)cudaGraphExecDestroy(exec_);
+    pool_->drop_private(set_);  // stream order keeps a still-running replay's blocks safe
+  }
+  CudaRecordedSteps(const CudaRecordedSteps&) = delete;
+  CudaRecordedSteps& operator=(const CudaRecordedSteps&) = delete;
+
+  void replay() override {
+    cuda_check_not_broken();
+    VLM_CUDA_CHECK(cudaSetDevice(device_));
+    VLM_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
+  }
+
+ private:
+  int device_;
+  cudaStream_t stream_;
+  cudaGraphExec_t exec_;
+  std::shared_ptr<DevicePool> pool_;
+  int set_;
+};
+
+}  // namespace
+
+std::unique_ptr<RecordedSteps> CudaBackend::record(const std::function<void()>& ops) {
+  enter();
+  VLM_CHECK(static_cast<bool>(ops), InvalidInput, "record: no ops");
+  const int set = pool_->begin_private();
+  const cudaError_t began = cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed);
+  if (began != cudaSuccess) {
+    pool_->drop_private(set);
+    VLM_CUDA_CHECK(began);
+  }
+  try {
+    ops();
+  } catch (...) {
+    cudaGraph_t partial = nullptr;
+    (void)cudaStreamEndCapture(stream_, &partial);
+    if (partial != nullptr) (void)cudaGraphDestroy(partial);
+    (void)cudaGetLastError();
+    pool_->drop_private(set);
+    throw;
+  }
+  pool_->end_private();
+  cudaGraph_t graph = nullptr;
+  const cudaError_t ended = cudaStreamEndCapture(stream_, &graph);
+  if (ended != cudaSuccess) {
+    (void)cudaGetLastError();
+    pool_->drop_private(set);
+    VLM_THROW(Device, "record: the CUDA graph capture failed (" << cudaGetErrorName(ended) << ": "
+                                                               << cudaGetErrorString(ended)
+                                                               << "): an op did work a graph cannot hold");
+  }
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
+  (void)cudaGraphDestroy(graph);
+  if (made != cudaSuccess) {
+    pool_->drop_private(set);
+    VLM_CUDA_CHECK(made);
+  }
+  return std::make_unique<CudaRecordedSteps>(device_, stream_, exec, pool_, set);
+}
+
+void CudaBackend::write(Tensor& dst, const void* host) {
+  enter();
+  VLM_CHECK(!dst.empty(), InvalidInput, "write: destination " << dst.describe() << " has no data");
+  if (dst.nbytes() == 0) return;
+  VLM_CHECK(host != nullptr, InvalidInput, "write: null source for " << dst.describe());
+  // A pageable source is staged before cudaMemcpyAsync returns, so `host` may be reused at once.
+  VLM_CUDA_CHECK(cudaMemcpyAsync(dst.data(), host, dst.nbytes(), cudaMemcpyHostToDevice, stream_));
+}
+
+void CudaBackend::embedding_at(const Tensor& table, const Tensor& ids, Tensor& y) {
+  enter();
+  check_step_scalars(ids, ids.numel(), "embedding_at", "ids");
+  VLM_CHECK(table.rank() == 2 && y.rank() == 2 && y.rows() == ids.numel() && y.cols() == table.cols() &&
+                y.dtype() == DType::BF16,
+            InvalidInput, "embedding_at: table " << table.describe() << ", ids " << ids.describe()
+                                                 << " and y " << y.describe()
+                                                 << " must be [V, D], [n] and BF16 [n, D]");
+  if (ids.numel() == 0 || table.cols() == 0) return;
+  launch_embedding(table.data(), elem_type(table.dtype()), ids.data_as<const int32_t>(), ids.numel(),
+                   table.cols(), y.data_as<bf16_bits>(), stream_);
+  check_launch("embedding_at");
+}
+
+void CudaBackend::copy_rows_at(const Tensor& src, Tensor& dst, const Tensor& dst_row) {
+  enter();
+  check_step_scalars(dst_row, 1, "copy_rows_at", "dst_row");
+  check_copy_rows_args(src, 0, dst, 0, src.rows());  // dtype, row length, src fits in dst
+  const int64_t row_bytes = src.cols() * static_cast<int64_t>(dtype_size(src.dtype()));
+  if (src.rows() == 0 || row_bytes == 0) return;
+  launch_copy_rows_at(src.data(), src.rows(), row_bytes, dst.data(), dst.rows(),
+                      dst_row.data_as<const int32_t>(), stream_);
+  check_launch("copy_rows_at");
+}
+
+void CudaBackend::attention_causal_at(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                                      const Tensor& n_past_at, float scale, Tensor& out) {
+  const char* op = "attention_causal_at";
+  enter();
+  check_step_scalars(n_past_at, 1, op, "n_past");
+  const CausalAttentionShape shape =
+      check_attention_causal_args(q, k_cache, v_cache, 0, out, kCudaDTypes);
+  const int64_t n_new = shape.n_new, group = shape.heads / shape.kv_heads;
+  if (n_new == 0) return;
+  VLM_CHECK(shape.head_dim > 0 && shape.head_dim % 2 == 0 && shape.head_dim <= kAttentionMaxHeadDim,
+            Unsupported, op << ": head_dim " << shape.head_dim << " must be even and at most "
+                            << kAttentionMaxHeadDim << " on CUDA");
+  VLM_CHECK(n_new * group <= INT32_MAX && shape.capacity <= INT32_MAX, Unsupported,
+            op << ": " << n_new << " rows x group " << group << " or the cache of " << shape.capacity
+               << " rows exceeds the CUDA kernels' int32 range");
+  AttentionParams params;
+  params.n_tiles = static_cast<int32_t>((n_new * group + kAttentionTileRows - 1) / kAttentionTileRows);
+  params.q = q.data_as<const bf16_bits>();
+  params.k = k_cache.data_as<const bf16_bits>();
+  params.v = v_cache.data_as<const bf16_bits>();
+  params.out = out.data_as<bf16_bits>();
+  params.n_queries = static_cast<int32_t>(n_new);
+  params.n_heads = static_cast<int32_t>(shape.heads);
+  params.n_heads_kv = static_cast<int32_t>(shape.kv_heads);
+  params.head_dim = static_cast<int32_t>(shape.head_dim);
+  params.causal = true;
+  params.n_past_at = n_past_at.data_as<const int32_t>();
+  params.scale = scale;
+  // The CUDA-core kernel (the one that reads n_past_at), split for the whole cache.
+  run_attention(params, {}, shape.capacity, false);
+}
+
+Tensor CudaBackend::upload_weights_concat(std::span<const Tensor> hosts) {
+  enter();
+  const int64_t rows = check_concat_weights_args(hosts);
+  const DType dtype = hosts[0].dtype();
+  const bool is_float = dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
+  Tensor joined = alloc(is_float ? DType::BF16 : dtype, {rows, hosts[0].cols()});
+  int64_t row0 = 0;
+  for (const Tensor& host : hosts) {
+    Tensor part = joined.slice_rows(row0, host.rows());
+    upload_weight_into(host, part);
+    row0 += host.rows();
+  }
+  return register_weight(joined);
+}
+
+}  // namespace vlm::cuda
