@@ -1,13 +1,16 @@
 // `vlm bench`: the engine's speed on fixed synthetic inputs — a W×W image and an N-frame clip —
 // reporting vision-encoder ms, prefill tokens/s, decode tokens/s, time to first token and peak
-// memory (host RSS; on a device backend also the device pool's peak against weights + KV cache).
+// memory (host RSS; on a device backend also the device pool's peak against weights + KV cache),
+// and decode once more without the recorded decode step (VLM_RECORDED_STEPS=0) as an A/B.
 // benchmarks/model/compare_torch.py runs transformers on the same checkpoint and inputs and prints
 // the ratios; this command only measures our side.
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -93,6 +96,17 @@ int run_bench(int argc, char** argv) {
     vlm::VisionItem image;
     image.input = vlm::preprocess_image(synthetic_image(size, size, 1), pre);
     RunFigures image_figures = run(*engine, {image}, decode_tokens, repeat);
+    // A/B of the recorded decode step (a CUDA graph on the GPU; TextDecoder::decode): the same run
+    // with VLM_RECORDED_STEPS=0, which the decoder reads at every step. Skipped when the caller
+    // already turned recording off.
+    const char* recorded_env = std::getenv("VLM_RECORDED_STEPS");
+    const bool recorded_on = recorded_env == nullptr || std::string(recorded_env) != "0";
+    double eager_decode_tok_s = 0.0;
+    if (recorded_on) {
+      ::setenv("VLM_RECORDED_STEPS", "0", 1);
+      eager_decode_tok_s = run(*engine, {image}, decode_tokens, repeat).decode_tok_s;
+      ::unsetenv("VLM_RECORDED_STEPS");
+    }
 
     std::vector<vlm::ImageRgb8> frames;
     for (int i = 0; i < n_frames; ++i) frames.push_back(synthetic_image(size, size, i));
@@ -107,6 +121,7 @@ int run_bench(int argc, char** argv) {
                           {"device", options.device},
                           {"threads", options.n_threads},
                           {"image", to_json(image_figures)},
+                          {"decode_eager_tok_s", eager_decode_tok_s},
                           {"image_size", size},
                           {"clip", to_json(clip_figures)},
                           {"clip_frames", n_frames},
@@ -134,6 +149,10 @@ int run_bench(int argc, char** argv) {
                 "decode %.2f tok/s\n",
                 size, size, image_figures.vision_ms, image_figures.prefill_tokens,
                 image_figures.prefill_tok_s, image_figures.first_token_ms, image_figures.decode_tok_s);
+    if (eager_decode_tok_s > 0) {
+      std::printf("decode without the recorded step (VLM_RECORDED_STEPS=0): %.2f tok/s; recorded / "
+                  "eager = %.2f\n", eager_decode_tok_s, image_figures.decode_tok_s / eager_decode_tok_s);
+    }
     std::printf("clip %d frames: vision %.2f ms, prefill %d tokens at %.1f tok/s\n", n_frames,
                 clip_figures.vision_ms, clip_figures.prefill_tokens, clip_figures.prefill_tok_s);
     std::printf("peak RSS %.1f MiB\n", peak_rss_mib());
