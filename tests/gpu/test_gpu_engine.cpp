@@ -26,7 +26,7 @@ using testing::relative_to_max;
 constexpr size_t kTokensThatMustMatch = 16;
 constexpr double kLogitFloor = 5e-2;  // max |ours − ref| / max |ref| per step
 // Tolerance = max(kLogitFloor, kTimesHfBf16Error × HF's worst bf16 step error over the steps
-// compared): the fixtures' HF figures are 0.010–0.123 per step (3× their per-run maxima over 16
+// compared): the fixtures' HF figures are 0.009–0.123 per step (3× their per-run maxima over 16
 // steps: 0.11–0.37); a layout or indexing bug gives errors of order 1.
 constexpr double kTimesHfBf16Error = 3.0;
 
