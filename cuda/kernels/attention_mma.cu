@@ -1,7 +1,8 @@
 // Tensor-core flash attention for prefill-sized work (issue 5: "attention without materialising
 // scores"): the ViT's varlen bidirectional segments (head_dim 80) and the decoder's causal GQA
 // prefill (head_dim 128). Same contract as attention.cu (AttentionParams, launch.h): same tiles,
-// masks, scale, fully masked rows → 0, split-K partials for launch_attention_combine.
+// masks, scale, n_past (or n_past_at), fully masked rows → 0, split-K partials for
+// launch_attention_combine.
 // Decode (a few query rows) stays on attention.cu; backend_cuda_ops.cpp chooses.
 //
 // Shape: one block of 4 warps takes a tile of 64 flat rows (16 per warp) of one kv head and
@@ -112,7 +113,7 @@ __global__ void __launch_bounds__(kThreads) attention_mma_kernel(AttentionParams
   const int64_t kv_stride = static_cast<int64_t>(p.n_heads_kv) * hd;
   const bool vec16 = hd % 8 == 0 && ((reinterpret_cast<uintptr_t>(p.q) | reinterpret_cast<uintptr_t>(p.k) |
                                       reinterpret_cast<uintptr_t>(p.v)) & 15) == 0;
-  const int64_t n_past = p.n_past;
+  const int64_t n_past = attention_n_past(p);  // n_past_at in a recorded step
   int key_begin = 0, key_end = 0;
   attention_split_range(p, tile, split, key_begin, key_end);
 

@@ -1,7 +1,9 @@
 // Runs the real kernel sources (rewritten by emulate_kernels.sh to call emu::launch instead of
 // <<<...>>>) on the host against naive double-precision references: elementwise ops, conversions,
 // rmsnorm (+ fused residual), rope, embedding, gather, argmax ties, varlen and causal GQA attention
-// including the split-K decode path and its combine. Tolerance: one or two bf16 roundings.
+// including the split-K decode path and its combine, on both attention kernels (attention.cu and
+// the tensor-core attention_mma.cu through the fake <mma.h>), n_past also read on the device.
+// Tolerance: one or two bf16 roundings (the tensor-core kernel: see attention_case).
 #include <cmath>
 #include <cstring>
 #include <algorithm>
@@ -20,7 +22,8 @@ static void check(const char* what, double err, double tol) { std::printf("%-40s
 
 // mma: the tensor-core kernel (attention_mma.cu, 64-row tiles); ramp: key rows scaled by (j+1)/4
 // so the row maxima keep growing along the sweep (the mma kernel's rescale path).
-static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm, bool mma = false, bool ramp = false) {
+// device_n_past: n_past passed through n_past_at (a recorded step), the field set to 0.
+static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm, bool mma = false, bool ramp = false, bool device_n_past = false) {
   const int tile_rows = mma ? kAttentionMmaTileRows : kAttentionTileRows;
   const int group = heads / kv;
   auto q = rnd((size_t)nq * heads * hd, 2), k = rnd((size_t)cap * kv * hd, 2), v = rnd((size_t)cap * kv * hd);
@@ -40,7 +43,9 @@ static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n
   AttentionParams p;
   p.q = q.data(); p.k = k.data(); p.v = v.data(); p.out = out.data(); p.n_tiles = (int)tiles.size();
   p.tiles = causal ? nullptr : tiles.data();  // causal tiles are computed in the kernel
-  p.n_queries = nq; p.n_heads = heads; p.n_heads_kv = kv; p.head_dim = hd; p.causal = causal; p.n_past = n_past; p.scale = 1.0f / std::sqrt((float)hd); p.n_splits = splits;
+  p.n_queries = nq; p.n_heads = heads; p.n_heads_kv = kv; p.head_dim = hd; p.causal = causal; p.n_past = device_n_past ? 0 : n_past; p.scale = 1.0f / std::sqrt((float)hd); p.n_splits = splits;
+  const int32_t n_past_value = n_past;
+  if (device_n_past) p.n_past_at = &n_past_value;
   std::vector<float> pa, pm, ps;
   if (splits > 1) { size_t items = (size_t)splits * nq * heads; pa.resize(items * hd); pm.resize(items); ps.resize(items); p.part_acc = pa.data(); p.part_max = pm.data(); p.part_sum = ps.data(); }
   if (mma) launch_attention_mma(p, nullptr); else launch_attention(p, nullptr);
@@ -57,7 +62,7 @@ static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n
       max_ref = std::max(max_ref, std::abs(o)); max_abs = std::max(max_abs, std::abs(o - b2f(out[((size_t)i * heads + h) * hd + d]))); const double e = std::abs(o - b2f(out[((size_t)i * heads + h) * hd + d]));
       max_err = std::max(max_err, mma ? e / (std::abs(o) / 256 + max_v / 256) : e / (std::abs(o) + 1e-2)); }
   }
-  char what[160]; std::snprintf(what, sizeof what, "attn%s %s nq=%d h=%d/%d hd=%d past=%d splits=%d%s", mma ? "-mma" : "", causal ? "causal" : "varlen", nq, heads, kv, hd, n_past, splits, ramp ? " ramp" : "");
+  char what[160]; std::snprintf(what, sizeof what, "attn%s %s nq=%d h=%d/%d hd=%d past=%d%s splits=%d%s", mma ? "-mma" : "", causal ? "causal" : "varlen", nq, heads, kv, hd, n_past, device_n_past ? " (n_past_at)" : "", splits, ramp ? " ramp" : "");
   if (!mma) { check(what, max_err, 1.0 / 128); return; }
   // Tensor cores: P enters P·V as bf16 (relative error <= 2^-9 per weight, normalised by the sum
   // of the rounded weights), so |err| <= 2^-9·max|v - o| <= 2^-8·max|v| on top of the output's
@@ -135,6 +140,8 @@ int main() {
   }
   attention_case(1, 7, 1, 128, true, 1000, 1010, {}, 132, true);               // split-K, group 7
   attention_case(9, 4, 2, 128, true, 600, 615, {}, 1000, true);                // forced splits
+  attention_case(9, 4, 2, 128, true, 600, 615, {}, 1000, false, false, true);  // n_past read on the device
+  attention_case(70, 14, 2, 128, true, 333, 410, {}, 8, true, false, true);
   std::printf(fails ? "FAILURES: %d\n" : "all ok\n", fails);
   return fails != 0;
 }
