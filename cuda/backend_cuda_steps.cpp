@@ -148,7 +148,7 @@ void CudaBackend::attention_causal_at(const Tensor& q, const Tensor& k_cache, co
   params.causal = true;
   params.n_past_at = n_past_at.data_as<const int32_t>();
   params.scale = scale;
-  // The CUDA-core kernel (the one that reads n_past_at), split for the whole cache.
+  // The CUDA-core kernel (decode-sized work, split-K), split for the whole cache.
   run_attention(params, {}, shape.capacity, false);
 }
 

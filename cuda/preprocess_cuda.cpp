@@ -2,7 +2,8 @@
 // pixel), NV12 → RGB8, the planned Pillow passes (preprocess_plan.h) and the patch rows, all on the
 // backend's stream; coefficients and tables are small host→device copies per call. The argument
 // checks are the CPU path's (the size functions throw the same errors); frame checks mirror
-// vlm::to_rgb8's.
+// vlm::to_rgb8's. CudaBackend::preprocess_*_on_device (Engine::preprocess_*) call these with RGB
+// frames.
 #include "preprocess_cuda.h"
 
 #include <cmath>
@@ -210,6 +211,47 @@ DeviceVisionInput preprocess_video_cuda(CudaBackend& backend, std::span<const Fr
   result.second_per_grid_t =
       static_cast<float>(static_cast<double>(config.temporal_patch_size) / sample_fps);
   return result;
+}
+
+namespace {
+
+FrameView rgb_view(const ImageRgb8& image) {
+  FrameView view;
+  view.format = PixelFormat::RGB;
+  view.width = image.width;
+  view.height = image.height;
+  view.planes[0] = image.pixels.data();
+  view.strides[0] = image.width * 3;
+  return view;
+}
+
+VisionInput as_vision_input(DeviceVisionInput device) {
+  VisionInput input;
+  input.grid = device.grid;
+  input.second_per_grid_t = device.second_per_grid_t;
+  input.device_pixel_values = std::move(device.pixel_values);
+  return input;
+}
+
+}  // namespace
+
+bool CudaBackend::preprocess_video_on_device(std::span<const ImageRgb8> frames, double sample_fps,
+                                             const PreprocessorConfig& config,
+                                             const VideoSamplingOptions& options, VisionInput& out) {
+  std::vector<FrameView> views;
+  views.reserve(frames.size());
+  for (const ImageRgb8& frame : frames) views.push_back(rgb_view(frame));
+  out = as_vision_input(preprocess_video_cuda(*this, views, sample_fps, config, options,
+                                              activation_dtype()));
+  return true;
+}
+
+bool CudaBackend::preprocess_image_on_device(const ImageRgb8& image, const PreprocessorConfig& config,
+                                             int64_t min_pixels, int64_t max_pixels,
+                                             VisionInput& out) {
+  out = as_vision_input(preprocess_image_cuda(*this, rgb_view(image), config, min_pixels,
+                                              max_pixels, activation_dtype()));
+  return true;
 }
 
 }  // namespace vlm::cuda

@@ -4,8 +4,9 @@
 // with the CPU path by construction: the same sizes (cuda/preprocess_plan.h calls the CPU size
 // functions), Pillow's fixed-point bicubic with the CPU's own coefficients, the same
 // normalisation tables (kernels/preprocess.cu). Other formats (RGBA, BGRx, I420, …) are converted
-// by vlm::to_rgb8 on the host first. Not wired into the engine yet (the engine takes VisionInput
-// host floats); this is the device half that a device-side vision entry point would call.
+// by vlm::to_rgb8 on the host first. The engine reaches it through Backend::
+// preprocess_*_on_device (Engine::preprocess_video / preprocess_image, used by vlmdescribe, the
+// localisation model and vlm bench); the result's rows go straight to the vision encoder.
 #pragma once
 
 #include <span>

@@ -40,7 +40,8 @@ class EngineRunner final : public WindowRunner {
     if (job.task.min_pixels > 0) sampling.min_pixels = job.task.min_pixels;
     sampling.max_pixels = job.task.max_pixels;
     VisionItem item;
-    item.input = preprocess_video(images, job.task.sample_fps, engine_->preprocessor(), sampling);
+    // On the engine's device where it can (device=cuda: resize and patchify on the GPU).
+    item.input = engine_->preprocess_video(images, job.task.sample_fps, sampling);
     item.is_video = true;
     // Model time 0 is the window's first frame (spec §4.5); results are mapped back from there.
     item.patch_start_seconds =

@@ -91,10 +91,10 @@ int run_bench(int argc, char** argv) {
     options.device = args.get_or("device", "cpu");
     options.n_threads = args.get_int("threads", 0);
     auto engine = vlm::Engine::load(args.require("model"), options);
-    const vlm::PreprocessorConfig& pre = engine->preprocessor();
 
     vlm::VisionItem image;
-    image.input = vlm::preprocess_image(synthetic_image(size, size, 1), pre);
+    // Preprocessed by the engine: on the device where the backend can (CUDA), as the element does.
+    image.input = engine->preprocess_image(synthetic_image(size, size, 1));
     RunFigures image_figures = run(*engine, {image}, decode_tokens, repeat);
     // A/B of the recorded decode step (a CUDA graph on the GPU; TextDecoder::decode): the same run
     // with VLM_RECORDED_STEPS=0, which the decoder reads at every step. Skipped when the caller
@@ -114,7 +114,7 @@ int run_bench(int argc, char** argv) {
     clip.is_video = true;
     vlm::VideoSamplingOptions video_options;
     video_options.max_pixels = static_cast<int64_t>(size) * size;
-    clip.input = vlm::preprocess_video(frames, 2.0, pre, video_options);
+    clip.input = engine->preprocess_video(frames, 2.0, video_options);
     RunFigures clip_figures = run(*engine, {clip}, 1, repeat);
 
     nlohmann::json out = {{"model", args.require("model")},

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "vlm/preprocess.h"
 #include "vlm/tensor.h"
 
 namespace vlm {
@@ -156,6 +157,18 @@ class Backend {
   // it (slice_rows) serve as the parts. The default returns an empty tensor: the CPU backend keeps
   // its zero-copy checkpoint views, which a concatenation would copy.
   virtual Tensor upload_weights_concat(std::span<const Tensor> hosts);
+
+  // ---- preprocessing on the device (optional) ----
+  // preprocess_video / preprocess_image (vlm/preprocess.h) done on this backend from the RGB frames:
+  // `out` gets the grid, second_per_grid_t and device_pixel_values [patches, 1176] in
+  // activation_dtype(), equal to from_host_f32 of the host path's pixel_values, and true is
+  // returned. The default returns false and leaves `out` alone: the host path is then used (the
+  // CPU backend's own path). Errors are the host path's (same size functions).
+  virtual bool preprocess_video_on_device(std::span<const ImageRgb8> frames, double sample_fps,
+                                          const PreprocessorConfig& config,
+                                          const VideoSamplingOptions& options, VisionInput& out);
+  virtual bool preprocess_image_on_device(const ImageRgb8& image, const PreprocessorConfig& config,
+                                          int64_t min_pixels, int64_t max_pixels, VisionInput& out);
 
   // ---- reports ----
   virtual BackendMemoryStats memory_stats() const { return {}; }

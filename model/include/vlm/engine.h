@@ -23,6 +23,8 @@ struct EngineOptions {
   std::string device = "cpu";  // "cpu", "cuda", "cuda:N"
   int n_threads = 0;           // CPU threads; 0 = all cores
   int max_context = 8192;      // KV-cache capacity in tokens
+  // Engine::preprocess_* on the device where the backend can (CUDA); false keeps the host path.
+  bool device_preprocessing = true;
   bool integer_temporal_ids = false;  // HF ≥ 4.52 rule (spec §7.3); default is the float rule
 };
 
@@ -88,6 +90,16 @@ class Engine {
   virtual const PreprocessorConfig& preprocessor() const = 0;
   virtual const GenerationConfig& generation_defaults() const = 0;
   virtual EngineMemoryStats memory_stats() const { return {}; }
+
+  // The preprocessor's output for this engine's requests: vlm::preprocess_video /
+  // preprocess_image, done on the engine's device where its backend can (CUDA: the frames are
+  // uploaded as RGB8 and resized, normalised and patchified there; the result holds
+  // device_pixel_values, the same values rounded to the activation dtype) and on the host
+  // otherwise (the defaults here). min_pixels/max_pixels <= 0: qwen-vl-utils' image defaults.
+  virtual VisionInput preprocess_video(std::span<const ImageRgb8> frames, double sample_fps,
+                                       const VideoSamplingOptions& options);
+  virtual VisionInput preprocess_image(const ImageRgb8& image, int64_t min_pixels = 0,
+                                       int64_t max_pixels = 0);
 };
 
 }  // namespace vlm

@@ -10,6 +10,7 @@
 
 #include "vlm/config.h"
 #include "vlm/image.h"
+#include "vlm/tensor.h"
 
 namespace vlm {
 
@@ -39,6 +40,10 @@ struct VisionInput {
   std::vector<float> pixel_values;  // [grid.patches(), 1176] row-major
   GridThw grid;
   float second_per_grid_t = 0.0f;  // videos: temporal_patch_size / sample_fps; images: 0
+  // The same rows already on an engine's device, in its activation dtype (Engine::preprocess_*
+  // with a backend that preprocesses on the device, e.g. CUDA). When set, pixel_values is empty;
+  // the input can only be given to the engine that made it.
+  Tensor device_pixel_values;
 };
 
 // Frames already at a size that is a multiple of 28 (no resize) -> patch rows.

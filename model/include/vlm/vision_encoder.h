@@ -38,6 +38,10 @@ class VisionEncoder {
   // Returns [Σ t·h·w/4, out_hidden_size] in activation dtype, rows in placeholder-token order.
   Tensor encode(std::span<const float> pixel_values, std::span<const GridThw> grids,
                 const CancelToken* cancel = nullptr);
+  // The same from rows already on the backend: [Σ patches, 1176] in its activation dtype
+  // (VisionInput::device_pixel_values). Results are those of the host call on the same values.
+  Tensor encode_device_rows(const Tensor& pixel_rows, std::span<const GridThw> grids,
+                            const CancelToken* cancel = nullptr);
 
   // Upper bound on the patches run through the blocks at once (default 16384). A call is split
   // into chunks of whole temporal groups (attention never crosses them, so results do not change)

@@ -1,6 +1,6 @@
 // The base class's answers for recorded steps (vlm/backend.h: supports_recorded_steps, record,
-// write, the *_at ops, upload_weights_concat) and their shared argument checks, and the default
-// add_rmsnorm (add then rmsnorm; a device backend fuses them). A backend without
+// write, the *_at ops, upload_weights_concat) and their shared argument checks, the default
+// add_rmsnorm (add then rmsnorm; a device backend fuses them), and "no device preprocessing". A backend without
 // recorded steps keeps the eager decode path, so everything here refuses with Unsupported rather
 // than emulating: an emulation would hide that the fast path is missing.
 #include <string>
@@ -35,6 +35,16 @@ void Backend::attention_causal_at(const Tensor&, const Tensor&, const Tensor&, c
   no_recorded_steps(*this, "attention_causal_at");
 }
 Tensor Backend::upload_weights_concat(std::span<const Tensor>) { return {}; }
+
+bool Backend::preprocess_video_on_device(std::span<const ImageRgb8>, double, const PreprocessorConfig&,
+                                         const VideoSamplingOptions&, VisionInput&) {
+  return false;
+}
+
+bool Backend::preprocess_image_on_device(const ImageRgb8&, const PreprocessorConfig&, int64_t, int64_t,
+                                         VisionInput&) {
+  return false;
+}
 
 void Backend::add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps,
                           Tensor& y) {

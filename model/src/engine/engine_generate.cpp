@@ -53,20 +53,69 @@ void scatter_rows(Backend& backend, const Tensor& features, const std::vector<in
   }
 }
 
+// The pixel rows of `inputs` as one device tensor [Σ patches, patch_dim] in the activation dtype:
+// device rows are used in place (one item) or copied, host rows uploaded. Each item's rows must
+// match its grid.
+Tensor device_pixel_rows(Backend& backend, const std::vector<const VisionInput*>& inputs,
+                         int64_t patch_dim) {
+  if (inputs.size() == 1 && !inputs[0]->device_pixel_values.empty()) {
+    return inputs[0]->device_pixel_values;
+  }
+  const DType act = backend.activation_dtype();
+  int64_t total = 0;
+  for (const VisionInput* input : inputs) total += input->grid.patches();
+  Tensor rows = backend.alloc(act, {total, patch_dim});
+  int64_t row0 = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const VisionInput& input = *inputs[i];
+    const int64_t n = input.grid.patches();
+    if (!input.device_pixel_values.empty()) {
+      const Tensor& device = input.device_pixel_values;
+      VLM_CHECK(device.rank() == 2 && device.rows() == n && device.cols() == patch_dim &&
+                    device.dtype() == act,
+                InvalidInput, "vision item " << i << ": device pixel rows " << device.describe()
+                                             << " do not match its grid of " << n << " patches of "
+                                             << patch_dim << " " << dtype_name(act) << " values");
+      backend.copy_rows(device, 0, rows, row0, n);
+    } else {
+      VLM_CHECK(static_cast<int64_t>(input.pixel_values.size()) == n * patch_dim, InvalidInput,
+                "vision item " << i << ": " << input.pixel_values.size()
+                               << " pixel values for a grid of " << n << " patches of " << patch_dim);
+      const Tensor uploaded = backend.from_host_f32(input.pixel_values.data(), {n, patch_dim}, act);
+      backend.copy_rows(uploaded, 0, rows, row0, n);
+    }
+    row0 += n;
+  }
+  return rows;
+}
+
 }  // namespace
 
 void EngineImpl::merge_vision(const GenerateRequest& request, const std::vector<int32_t>& ids,
                               Tensor& embeds) {
+  const VisionConfig& vc = config_.vision;
+  const int64_t patch_dim = int64_t{3} * vc.temporal_patch_size * vc.patch_size * vc.patch_size;
   for (bool videos : {false, true}) {
-    std::vector<float> pixels;
+    std::vector<const VisionInput*> inputs;
     std::vector<GridThw> grids;
+    bool on_device = false;
     for (const VisionItem& item : request.visions) {
       if (item.is_video != videos) continue;
-      pixels.insert(pixels.end(), item.input.pixel_values.begin(), item.input.pixel_values.end());
+      inputs.push_back(&item.input);
       grids.push_back(item.input.grid);
+      on_device = on_device || !item.input.device_pixel_values.empty();
     }
     Tensor features;
-    if (!grids.empty()) features = vision_->encode(pixels, grids, request.cancel);
+    if (!grids.empty() && on_device) {
+      features = vision_->encode_device_rows(device_pixel_rows(*backend_, inputs, patch_dim), grids,
+                                             request.cancel);
+    } else if (!grids.empty()) {
+      std::vector<float> pixels;
+      for (const VisionInput* input : inputs) {
+        pixels.insert(pixels.end(), input->pixel_values.begin(), input->pixel_values.end());
+      }
+      features = vision_->encode(pixels, grids, request.cancel);
+    }
     scatter_rows(*backend_, features, ids, videos ? config_.video_token_id : config_.image_token_id,
                  videos ? "video" : "image", embeds);
   }

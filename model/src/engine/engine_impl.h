@@ -23,6 +23,11 @@ class EngineImpl final : public Engine {
   const PreprocessorConfig& preprocessor() const override { return preprocessor_; }
   const GenerationConfig& generation_defaults() const override { return generation_; }
   EngineMemoryStats memory_stats() const override;
+  // On the backend's device when it preprocesses there and options_.device_preprocessing
+  // (engine_preprocess.cpp).
+  VisionInput preprocess_video(std::span<const ImageRgb8> frames, double sample_fps,
+                               const VideoSamplingOptions& options) override;
+  VisionInput preprocess_image(const ImageRgb8& image, int64_t min_pixels, int64_t max_pixels) override;
 
  private:
   // Vision features of the request's images and videos (one encode call per kind), scattered

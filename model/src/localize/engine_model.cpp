@@ -28,8 +28,10 @@ std::vector<int32_t> first_token_ids(const Tokenizer& tokenizer,
   return ids;
 }
 
-VisionItem clip_item(std::span<const TimedFrame> clip, const PreprocessorConfig& config,
-                     int64_t max_pixels, int64_t max_vision_tokens) {
+// The clip as one video item, preprocessed by the engine (on its device where it can).
+VisionItem clip_item(Engine& engine, std::span<const TimedFrame> clip, int64_t max_pixels,
+                     int64_t max_vision_tokens) {
+  const PreprocessorConfig& config = engine.preprocessor();
   VLM_CHECK(!clip.empty(), InvalidInput, "a localisation clip has no frames");
   std::vector<ImageRgb8> frames;
   std::vector<int64_t> pts_ns;
@@ -56,7 +58,7 @@ VisionItem clip_item(std::span<const TimedFrame> clip, const PreprocessorConfig&
   }
   VisionItem item;
   item.is_video = true;
-  item.input = preprocess_video(frames, fps, config, options);
+  item.input = engine.preprocess_video(frames, fps, options);
   item.patch_start_seconds = temporal_patch_starts(pts_ns, pts_ns.front(), config.temporal_patch_size);
   return item;
 }
@@ -86,7 +88,7 @@ EngineLocalizeModel::EngineLocalizeModel(Engine& engine, const Tokenizer& tokeni
 double EngineLocalizeModel::score(std::span<const TimedFrame> clip, const std::string& query) {
   GenerateRequest request;
   const int64_t pixels = score_max_pixels_ > 0 ? score_max_pixels_ : max_pixels_;
-  request.visions.push_back(clip_item(clip, engine_.preprocessor(), pixels, max_vision_tokens_));
+  request.visions.push_back(clip_item(engine_, clip, pixels, max_vision_tokens_));
   request.prompt = localize_score_prompt(query);
   request.sampling.greedy = true;
   request.sampling.max_new_tokens = 1;
@@ -102,7 +104,7 @@ double EngineLocalizeModel::score(std::span<const TimedFrame> clip, const std::s
 
 std::string EngineLocalizeModel::locate(std::span<const TimedFrame> clip, const std::string& query) {
   GenerateRequest request;
-  request.visions.push_back(clip_item(clip, engine_.preprocessor(), max_pixels_, max_vision_tokens_));
+  request.visions.push_back(clip_item(engine_, clip, max_pixels_, max_vision_tokens_));
   request.prompt = localize_refine_prompt(query);
   request.sampling.greedy = true;
   request.sampling.max_new_tokens = max_new_tokens_;

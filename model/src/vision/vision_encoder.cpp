@@ -56,11 +56,16 @@ struct VisionEncoder::Impl {
     act = backend.activation_dtype();
   }
 
-  Tensor encode(std::span<const float> pixel_values, std::span<const GridThw> grids,
-                const CancelToken* cancel);
-  // Encodes whole temporal groups into output rows [unit_row0, unit_row0 + Σ units).
-  void encode_chunk(std::span<const float> pixel_values, std::span<const GridThw> grids,
-                    Tensor& output, int64_t unit_row0, const CancelToken* cancel);
+  // Pixel rows from the host (f32 values, uploaded a chunk at a time) or already on the device.
+  struct PixelRows {
+    std::span<const float> host;
+    Tensor device;
+  };
+  Tensor encode(const PixelRows& pixels, std::span<const GridThw> grids, const CancelToken* cancel);
+  // Encodes whole temporal groups (pixels: their rows, on the device) into output rows
+  // [unit_row0, unit_row0 + Σ units).
+  void encode_chunk(const Tensor& pixels, std::span<const GridThw> grids, Tensor& output,
+                    int64_t unit_row0, const CancelToken* cancel);
   void run_block(const VisionBlockWeights& w, std::span<const int32_t> segments, int64_t n,
                  const Tensor& cos, const Tensor& sin);
 
@@ -119,17 +124,25 @@ void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, std::span<const
   backend.add(x, tmp, x);
 }
 
-Tensor VisionEncoder::Impl::encode(std::span<const float> pixel_values,
-                                   std::span<const GridThw> grids, const CancelToken* cancel) {
+Tensor VisionEncoder::Impl::encode(const PixelRows& pixels, std::span<const GridThw> grids,
+                                   const CancelToken* cancel) {
   const int merge = config.spatial_merge_size;
   const int64_t patch_dim = vision_patch_dim(config);
   // Validates the grids (positive, multiples of the merge size) and counts patches.
   (void)compute_window_index(grids, config.window_merged(), merge);
   const int64_t n = full_attention_cu_seqlens(grids).back();
-  VLM_CHECK(static_cast<int64_t>(pixel_values.size()) == n * patch_dim, InvalidInput,
-            "vision encoder: pixel_values hold " << pixel_values.size() << " values, the grids need "
-                                                 << n << " patch rows of " << patch_dim << " = "
-                                                 << n * patch_dim);
+  if (pixels.device.empty()) {
+    VLM_CHECK(static_cast<int64_t>(pixels.host.size()) == n * patch_dim, InvalidInput,
+              "vision encoder: pixel_values hold " << pixels.host.size() << " values, the grids need "
+                                                   << n << " patch rows of " << patch_dim << " = "
+                                                   << n * patch_dim);
+  } else {
+    VLM_CHECK(pixels.device.rank() == 2 && pixels.device.rows() == n &&
+                  pixels.device.cols() == patch_dim && pixels.device.dtype() == act,
+              InvalidInput, "vision encoder: device pixel rows " << pixels.device.describe()
+                                << " are not " << dtype_name(act) << "[" << n << ", " << patch_dim
+                                << "] (the grids' patches, on this engine's device)");
+  }
   const int64_t unit = static_cast<int64_t>(merge) * merge;
   Tensor output = backend.alloc(act, {n / unit, config.out_hidden_size});
 
@@ -139,9 +152,12 @@ Tensor VisionEncoder::Impl::encode(std::span<const float> pixel_values,
   int64_t chunk_patches = 0, patch_row0 = 0, unit_row0 = 0;
   auto flush = [&]() {
     if (chunk.empty()) return;
-    encode_chunk(pixel_values.subspan(static_cast<size_t>(patch_row0 * patch_dim),
-                                      static_cast<size_t>(chunk_patches * patch_dim)),
-                 chunk, output, unit_row0, cancel);
+    const Tensor rows =
+        pixels.device.empty()
+            ? backend.from_host_f32(pixels.host.data() + patch_row0 * patch_dim,
+                                    {chunk_patches, patch_dim}, act)
+            : pixels.device.slice_rows(patch_row0, chunk_patches);
+    encode_chunk(rows, chunk, output, unit_row0, cancel);
     patch_row0 += chunk_patches;
     unit_row0 += chunk_patches / unit;
     chunk.clear();
@@ -163,9 +179,9 @@ Tensor VisionEncoder::Impl::encode(std::span<const float> pixel_values,
   return output;
 }
 
-void VisionEncoder::Impl::encode_chunk(std::span<const float> pixel_values,
-                                       std::span<const GridThw> grids, Tensor& output,
-                                       int64_t unit_row0, const CancelToken* cancel) {
+void VisionEncoder::Impl::encode_chunk(const Tensor& pixels, std::span<const GridThw> grids,
+                                       Tensor& output, int64_t unit_row0,
+                                       const CancelToken* cancel) {
   const int merge = config.spatial_merge_size;
   const int64_t unit = static_cast<int64_t>(merge) * merge;
   const int64_t c = config.hidden_size;
@@ -177,8 +193,8 @@ void VisionEncoder::Impl::encode_chunk(std::span<const float> pixel_values,
   const std::vector<int32_t> frames = full_attention_cu_seqlens(grids);
   const int64_t n = frames.back();
   const int64_t units = n / unit;
-  VLM_CHECK(static_cast<int64_t>(pixel_values.size()) == n * patch_dim, Internal,
-            "vision chunk of " << n << " patches got " << pixel_values.size() << " values");
+  VLM_CHECK(pixels.rows() == n && pixels.cols() == patch_dim, Internal,
+            "vision chunk of " << n << " patches got pixel rows " << pixels.describe());
 
   std::vector<int32_t> reverse(static_cast<size_t>(units));
   for (size_t i = 0; i < windows.window_index.size(); ++i) {
@@ -194,7 +210,6 @@ void VisionEncoder::Impl::encode_chunk(std::span<const float> pixel_values,
 
   // Patch embedding (the Conv3d as a GEMM), then the window reorder of whole merge units.
   {
-    const Tensor pixels = backend.from_host_f32(pixel_values.data(), {n, patch_dim}, act);
     Tensor embedded = tmp_buf.view(backend, act, n, c);
     backend.matmul(pixels, weights.patch_embed, Tensor(), embedded);
     Tensor x = x_buf.view(backend, act, n, c);
@@ -232,7 +247,13 @@ VisionEncoder::~VisionEncoder() = default;
 
 Tensor VisionEncoder::encode(std::span<const float> pixel_values, std::span<const GridThw> grids,
                              const CancelToken* cancel) {
-  return impl_->encode(pixel_values, grids, cancel);
+  return impl_->encode({pixel_values, Tensor()}, grids, cancel);
+}
+
+Tensor VisionEncoder::encode_device_rows(const Tensor& pixel_rows, std::span<const GridThw> grids,
+                                         const CancelToken* cancel) {
+  VLM_CHECK(!pixel_rows.empty(), InvalidInput, "vision encoder: no device pixel rows");
+  return impl_->encode({{}, pixel_rows}, grids, cancel);
 }
 
 void VisionEncoder::set_max_chunk_patches(int64_t patches) {
