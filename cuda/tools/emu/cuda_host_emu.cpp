@@ -457,7 +457,8 @@ cudaError_t cudaStreamCreate(cudaStream_t* stream) { return cudaStreamCreateWith
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) {
   if (stream == nullptr || flags > cudaStreamNonBlocking) return fail(cudaErrorInvalidValue);
-  auto* s = new CUstream_st{flags};
+  auto* s = new CUstream_st;
+  s->flags = flags;
   std::lock_guard<std::mutex> lock(state().mutex);
   state().streams.insert(s);
   *stream = s;
@@ -546,24 +547,28 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
   return cudaSuccess;
 }
 
-cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+namespace {
+// Forgets a live graph or exec handle and frees it; a dead or unknown one is reported.
+template <typename Handle>
+cudaError_t destroy_handle(std::set<const Handle*> State::*live, Handle* handle, const char* call) {
   {
     State& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
-    if (s.execs.erase(exec) == 0) return report(cudaErrorInvalidResourceHandle, "cudaGraphExecDestroy: dead or unknown exec");
+    if ((s.*live).erase(handle) == 0) {
+      return report(cudaErrorInvalidResourceHandle, "%s: dead or unknown handle", call);
+    }
   }
-  delete exec;
+  delete handle;
   return cudaSuccess;
+}
+}  // namespace
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+  return destroy_handle(&State::execs, exec, "cudaGraphExecDestroy");
 }
 
 cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
-  {
-    State& s = state();
-    std::lock_guard<std::mutex> lock(s.mutex);
-    if (s.graphs.erase(graph) == 0) return report(cudaErrorInvalidResourceHandle, "cudaGraphDestroy: dead or unknown graph");
-  }
-  delete graph;
-  return cudaSuccess;
+  return destroy_handle(&State::graphs, graph, "cudaGraphDestroy");
 }
 
 namespace {

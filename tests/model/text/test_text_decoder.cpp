@@ -163,14 +163,25 @@ TEST(TextDecoderFixture, ChunkedPrefillMatchesReference) {
   }
 }
 
+// The first fixture checkpoint's decoder with a small cache, on one CPU thread.
+struct SmallDecoder {
+  explicit SmallDecoder(int64_t capacity)
+      : run(testing::list_runs().at(0)),
+        config(load_model_config(run.checkpoint_dir / "config.json")),
+        checkpoint(Checkpoint::open(run.checkpoint_dir)),
+        backend(make_cpu_backend(1)),
+        decoder(config.text, checkpoint, *backend, capacity) {}
+  FixtureRun run;
+  ModelConfig config;
+  Checkpoint checkpoint;
+  std::unique_ptr<Backend> backend;
+  TextDecoder decoder;
+};
+
 TEST(TextDecoder, ContextOverflowNamesBothNumbers) {
-  const auto runs = testing::list_runs();
-  ASSERT_FALSE(runs.empty());
-  const FixtureRun& r = runs.front();
-  const ModelConfig config = load_model_config(r.checkpoint_dir / "config.json");
-  const Checkpoint checkpoint = Checkpoint::open(r.checkpoint_dir);
-  auto backend = make_cpu_backend(1);
-  TextDecoder decoder(config.text, checkpoint, *backend, 4);
+  ASSERT_FALSE(testing::list_runs().empty());
+  SmallDecoder small(4);
+  TextDecoder& decoder = small.decoder;
   const std::vector<int32_t> ids = {1, 2, 3, 4, 5};
   const std::vector<int64_t> pos = {0, 1, 2, 3, 4};
   try {
@@ -229,13 +240,10 @@ TEST(TextDecoderFixture, RecordedDecodeStepEqualsTheEagerStep) {
 }
 
 TEST(TextDecoder, RecordedDecodeStepRefusesAFullCacheAndBadIds) {
-  const auto runs = testing::list_runs();
-  ASSERT_FALSE(runs.empty());
-  const FixtureRun& r = runs.front();
-  const ModelConfig config = load_model_config(r.checkpoint_dir / "config.json");
-  const Checkpoint checkpoint = Checkpoint::open(r.checkpoint_dir);
-  auto backend = make_cpu_backend(1);
-  TextDecoder decoder(config.text, checkpoint, *backend, 2);
+  ASSERT_FALSE(testing::list_runs().empty());
+  SmallDecoder small(2);
+  TextDecoder& decoder = small.decoder;
+  const ModelConfig& config = small.config;
   decoder.decode(1, 0);
   decoder.decode(2, 1);
   try {
