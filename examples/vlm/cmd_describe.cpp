@@ -71,7 +71,7 @@ int run_describe(int argc, char** argv) {
     auto engine = vlm::Engine::load(args.require("model"), options);
 
     vlm::GenerateRequest request;
-    request.visions = load_vision_items(sources, engine->preprocessor());
+    request.visions = load_vision_items(sources, *engine);
     std::string default_prompt = !sources.images.empty() ? "Describe this image."
                                  : kinds > 0            ? "Describe this video."
                                                         : "Hello!";

@@ -9,16 +9,16 @@
 namespace vlm_cli {
 namespace {
 
-vlm::VisionItem video_item(const std::vector<vlm::ImageRgb8>& frames,
-                           const std::vector<int64_t>& pts_ns, double fps,
-                           const vlm::PreprocessorConfig& config, int64_t max_pixels) {
+vlm::VisionItem video_item(vlm::Engine& engine, const std::vector<vlm::ImageRgb8>& frames,
+                           const std::vector<int64_t>& pts_ns, double fps, int64_t max_pixels) {
+  const vlm::PreprocessorConfig& config = engine.preprocessor();
   VLM_CHECK(!frames.empty(), InvalidInput, "the video has no frames to describe");
   vlm::VideoSamplingOptions options;
   options.fps = fps;
   if (max_pixels > 0) options.max_pixels = max_pixels;
   vlm::VisionItem item;
   item.is_video = true;
-  item.input = vlm::preprocess_video(frames, fps, config, options);
+  item.input = engine.preprocess_video(frames, fps, options);
   if (!pts_ns.empty()) {
     item.patch_start_seconds =
         vlm::temporal_patch_starts(pts_ns, pts_ns.front(), config.temporal_patch_size);
@@ -28,16 +28,16 @@ vlm::VisionItem video_item(const std::vector<vlm::ImageRgb8>& frames,
 
 }  // namespace
 
-std::vector<vlm::VisionItem> load_vision_items(const VisionSources& sources,
-                                               const vlm::PreprocessorConfig& config) {
+std::vector<vlm::VisionItem> load_vision_items(const VisionSources& sources, vlm::Engine& engine) {
+  const vlm::PreprocessorConfig& config = engine.preprocessor();
   VLM_CHECK(sources.fps > 0, InvalidInput, "--fps must be positive, got " << sources.fps);
   std::vector<vlm::VisionItem> items;
   for (const std::string& path : sources.images) {
     vlm::VisionItem item;
     vlm::ImageRgb8 image = vlm::load_image(path);
     item.input = sources.max_pixels > 0
-                     ? vlm::preprocess_image(image, config, config.min_pixels, sources.max_pixels)
-                     : vlm::preprocess_image(image, config);
+                     ? engine.preprocess_image(image, config.min_pixels, sources.max_pixels)
+                     : engine.preprocess_image(image);
     items.push_back(std::move(item));
   }
   if (!sources.video.empty()) {
@@ -48,12 +48,12 @@ std::vector<vlm::VisionItem> load_vision_items(const VisionSources& sources,
       pts.push_back(frame.pts_ns);
       return true;
     });
-    items.push_back(video_item(frames, pts, sources.fps, config, sources.max_pixels));
+    items.push_back(video_item(engine, frames, pts, sources.fps, sources.max_pixels));
   }
   if (!sources.frames.empty()) {
     std::vector<vlm::ImageRgb8> frames;
     for (const std::string& path : sources.frames) frames.push_back(vlm::load_image(path));
-    items.push_back(video_item(frames, {}, sources.fps, config, sources.max_pixels));
+    items.push_back(video_item(engine, frames, {}, sources.fps, sources.max_pixels));
   }
   return items;
 }

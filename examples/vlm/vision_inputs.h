@@ -18,8 +18,8 @@ struct VisionSources {
   int64_t max_pixels = 0;           // 0 = the processor's default
 };
 
-std::vector<vlm::VisionItem> load_vision_items(const VisionSources& sources,
-                                               const vlm::PreprocessorConfig& config);
+// Preprocessed by the engine (on its device where it can: Engine::preprocess_*).
+std::vector<vlm::VisionItem> load_vision_items(const VisionSources& sources, vlm::Engine& engine);
 
 // A deterministic synthetic RGB picture (gradients and shapes) for benchmarks and demos.
 vlm::ImageRgb8 synthetic_image(int width, int height, int seed);
