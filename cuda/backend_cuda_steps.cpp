@@ -53,6 +53,7 @@ std::unique_ptr<RecordedSteps> CudaBackend::record(const std::function<void()>& 
   const int set = pool_->begin_private();
   const cudaError_t began = cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed);
   if (began != cudaSuccess) {
+    (void)cudaGetLastError();  // or the next launch check would report this refusal as its own
     pool_->drop_private(set);
     VLM_CUDA_CHECK(began);
   }
@@ -80,6 +81,7 @@ std::unique_ptr<RecordedSteps> CudaBackend::record(const std::function<void()>& 
   const cudaError_t made = cudaGraphInstantiate(&exec, graph, 0);
   (void)cudaGraphDestroy(graph);
   if (made != cudaSuccess) {
+    (void)cudaGetLastError();
     pool_->drop_private(set);
     VLM_CUDA_CHECK(made);
   }

@@ -7,7 +7,8 @@
 //   backend works normally afterwards;
 // - copy_rows_at writes nothing for a position outside the destination;
 // - the recorded decode step gives the eager step's logits on every fixture run, also after a
-//   reset. Both run bf16 on the same device; the recorded step joins q/k/v and gate/up into one
+//   reset; where the step cannot be recorded (the emulation's VLM_EMU_NO_GRAPHS=1: a driver that
+//   refuses captures; a no-op on a real GPU) decode() still decodes, op by op. Both run bf16 on the same device; the recorded step joins q/k/v and gate/up into one
 //   GEMM each, so cuBLASLt may choose other algorithms: tolerance 2e-2 of max|logit| (a few bf16
 //   roundings; an indexing or position bug gives errors of order 1). The emulation gives 0.
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "fixture_runs.h"
@@ -136,6 +138,27 @@ TEST(GpuSteps, RecordedDecodeStepMatchesTheEagerStep) {
     std::printf("[ figure ] %-28s recorded vs eager decode step, worst rel err %.3g\n",
                 r.label().c_str(), worst);
   }
+}
+
+TEST(GpuSteps, DecodingGoesOnWhenTheStepCannotBeRecorded) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty()) << "no fixtures under VLM_FIXTURES";
+  const FixtureRun& r = runs.front();
+  const ModelConfig config = load_model_config(r.checkpoint_dir / "config.json");
+  const Checkpoint checkpoint = Checkpoint::open(r.checkpoint_dir);
+  auto backend = make_backend("cuda");
+  TextDecoder refused(config.text, checkpoint, *backend, 16);
+  TextDecoder eager(config.text, checkpoint, *backend, 16);
+  ::setenv("VLM_EMU_NO_GRAPHS", "1", 1);
+  for (int32_t step = 0; step < 4; ++step) {
+    const int32_t id = 7 + step;
+    const int64_t p1[1] = {step};
+    const auto a = backend->to_host_f32(refused.decode(id, step));
+    const auto e = backend->to_host_f32(eager.forward(eager.embed({&id, 1}), p1, p1, p1, false));
+    EXPECT_LE(relative_to_max(a, e), kRecordedVsEagerTolerance) << "step " << step;
+  }
+  ::unsetenv("VLM_EMU_NO_GRAPHS");
+  EXPECT_EQ(refused.n_past(), 4);
 }
 
 }  // namespace

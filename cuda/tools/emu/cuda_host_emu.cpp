@@ -484,6 +484,8 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
 }
 
 cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode) {
+  const char* no_graphs = std::getenv("VLM_EMU_NO_GRAPHS");  // a driver that refuses captures
+  if (no_graphs != nullptr && std::string(no_graphs) == "1") return fail(cudaErrorStreamCaptureUnsupported);
   if (stream == nullptr || !stream_ok(stream)) {
     return report(cudaErrorStreamCaptureUnsupported, "cudaStreamBeginCapture: the legacy stream or a dead one");
   }

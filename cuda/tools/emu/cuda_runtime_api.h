@@ -133,6 +133,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
 // the real runtime refuses while a stream captures is refused (and invalidates the capture): host
 // copies (the emulation has no pinned memory, so every host buffer counts as pageable), stream or
 // device synchronisation, cudaFree, and cudaMalloc outside cudaStreamCaptureModeRelaxed.
+// VLM_EMU_NO_GRAPHS=1 makes cudaStreamBeginCapture fail (a driver that refuses captures).
 cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode mode);
 cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph);
 cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status);

@@ -1,19 +1,21 @@
 // TextDecoder::decode: one generated token as a recorded step (Backend::record, a CUDA graph on
-// the GPU). A decode step is the same ~10 ops per layer every token; launched one by one from the
-// host, their launch costs exceed their run time at batch 1 (residual adds are already fused into
-// the norms: add_rmsnorm), so the step is recorded once into
-// persistent tensors and replayed. What changes per token lives in small device tensors written
-// before each replay (the id, the cache position, the rope row), and the ops that use them read
-// them when they run (embedding_at, copy_rows_at, attention_causal_at). Where the backend joined
-// q/k/v and gate/up (text_weights.h) each is one GEMM; otherwise their outputs are views of one
-// buffer, so rope rotates q and k in one call either way. The eager path (forward) is the
-// reference: on the CPU both give identical bits (tests/unit/text/test_decode_step.cpp).
+// the GPU). A decode step is the same ~10 ops per layer every token (residual adds are already
+// fused into the norms: add_rmsnorm); launched one by one from the host, their launch costs exceed
+// their run time at batch 1, so the step is recorded once into persistent tensors and replayed.
+// What changes per token lives in small device tensors written before each replay (the id, the
+// cache position, the rope row), and the ops that use them read them when they run
+// (embedding_at, copy_rows_at, attention_causal_at). Where the backend joined q/k/v and gate/up
+// (text_weights.h) each is one GEMM; otherwise their outputs are views of one buffer, so rope
+// rotates q and k in one call either way. The eager path (forward) is the reference: on the CPU
+// both give identical bits (tests/model/text/test_text_decoder.cpp). Where a recording fails
+// (Device/Unsupported), a warning is logged and this decoder decodes op by op.
 #include <cmath>
 #include <cstdlib>
 #include <string>
 
 #include "text/text_decoder_impl.h"
 #include "vlm/error.h"
+#include "vlm/log.h"
 
 namespace vlm {
 
@@ -121,12 +123,22 @@ std::unique_ptr<DecodeStep, DecodeStepDeleter> TextDecoder::Impl::make_step() {
 Tensor TextDecoder::decode(int32_t id, int64_t position) {
   Impl& m = *impl_;
   m.check_ids({&id, 1});
-  if (!recorded_steps_wanted(m.backend)) {
+  m.check_room(1);
+  if (!m.step && !m.step_unavailable && recorded_steps_wanted(m.backend)) {
+    // A backend that cannot record here (a driver refusing the capture) still decodes: op by op.
+    try {
+      m.step = m.make_step();
+    } catch (const Error& error) {
+      if (error.code() != ErrorCode::Device && error.code() != ErrorCode::Unsupported) throw;
+      m.step_unavailable = true;
+      log(LogLevel::Warning, std::string("text decoder: the decode step cannot be recorded (") +
+                                 error.what() + "); decoding op by op");
+    }
+  }
+  if (!m.step || !recorded_steps_wanted(m.backend)) {
     const int64_t pos[1] = {position};
     return forward(embed({&id, 1}), pos, pos, pos, false);
   }
-  m.check_room(1);
-  if (!m.step) m.step = m.make_step();
   DecodeStep& s = *m.step;
   Backend& b = m.backend;
   const int64_t pos[1] = {position};

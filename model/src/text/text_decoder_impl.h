@@ -28,6 +28,8 @@ struct TextDecoder::Impl {
   // The recorded single-token step, made at the first decode() (null until then, and always null
   // where the backend has no recorded steps or VLM_RECORDED_STEPS=0).
   std::unique_ptr<DecodeStep, DecodeStepDeleter> step;
+  // Recording failed once (the reason was logged): this decoder decodes op by op from then on.
+  bool step_unavailable = false;
 
   Impl(const TextConfig& c, const Checkpoint& checkpoint, Backend& b, int64_t cap);
 
