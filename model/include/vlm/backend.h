@@ -132,7 +132,7 @@ class Backend {
   // and the rope tables change. A backend that can record such a sequence once and replay it
   // cheaply (a CUDA graph: no per-op host work or launch gaps) says so here; the ops below then
   // read what changes from small I32 tensors that write() refreshes before each replay. The text
-  // decoder uses them for single-token steps (text/text_decoder.cpp). The base class answers
+  // decoder uses them for single-token steps (text/text_decode_step.cpp). The base class answers
   // false and throws Unsupported from the rest.
   virtual bool supports_recorded_steps() const { return false; }
   // Records the backend ops `ops` calls, without running them, for RecordedSteps::replay. Every

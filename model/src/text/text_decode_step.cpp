@@ -98,7 +98,8 @@ std::unique_ptr<DecodeStep, DecodeStepDeleter> TextDecoder::Impl::make_step() {
   const TextConfig& c = m.config;
   Backend& b = m.backend;
   VLM_CHECK(m.capacity <= INT32_MAX, Unsupported,
-            "text decoder: a context of " << m.capacity << " tokens exceeds the recorded step's int32 positions");
+            "text decoder: a context of " << m.capacity
+                                          << " tokens exceeds the recorded step's int32 positions");
   const DType act = b.activation_dtype();
   const int64_t H = c.hidden_size, hd = c.head_dim, F = c.intermediate_size;
   const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
