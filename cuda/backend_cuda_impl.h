@@ -69,6 +69,8 @@ class CudaBackend final : public Backend {
   void write(Tensor& dst, const void* host) override;
   void embedding_at(const Tensor& table, const Tensor& ids, Tensor& y) override;
   void copy_rows_at(const Tensor& src, Tensor& dst, const Tensor& dst_row) override;
+  void rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
+                      Tensor& v_cache, const Tensor& n_past_at) override;
   void attention_causal_at(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                            const Tensor& n_past_at, float scale, Tensor& out) override;
   Tensor upload_weights_concat(std::span<const Tensor> hosts) override;

@@ -5,8 +5,9 @@
 //   during the capture comes from a private pool set (memory_pool.h) that the recording keeps, so
 //   no later tensor is handed memory a replay writes.
 // - What changes per token is read on the device: write() copies host bytes into a tensor in
-//   stream order (outside the graph), and embedding_at, copy_rows_at and attention_causal_at take
-//   their ids / position from device I32 tensors. attention_causal_at sizes its split-K grid for
+//   stream order (outside the graph), and embedding_at, copy_rows_at, rope_append_at (rope + KV
+//   append in one kernel) and attention_causal_at take their ids / position from device I32
+//   tensors. attention_causal_at sizes its split-K grid for
 //   the whole cache (the graph's grid is fixed); each split takes an equal share of the keys that
 //   exist when it runs, and empty splits add nothing in the combine.
 // - A failure during capture ends and discards it, returns the set, and throws: an op that did
@@ -120,6 +121,25 @@ void CudaBackend::copy_rows_at(const Tensor& src, Tensor& dst, const Tensor& dst
   launch_copy_rows_at(src.data(), src.rows(), row_bytes, dst.data(), dst.rows(),
                       dst_row.data_as<const int32_t>(), stream_);
   check_launch("copy_rows_at");
+}
+
+void CudaBackend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
+                                 Tensor& v_cache, const Tensor& n_past_at) {
+  enter();
+  const RopeAppendShape s = check_rope_append_args(qkv, k_cache, v_cache, n_past_at);
+  VLM_CHECK(qkv.dtype() == DType::BF16 && cos.dtype() == DType::F32 && sin.dtype() == DType::F32 &&
+                cos.numel() == s.head_dim && sin.numel() == s.head_dim && s.head_dim % 2 == 0,
+            InvalidInput, "rope_append_at: qkv " << qkv.describe() << " must be BF16 and cos "
+                                                 << cos.describe() << " / sin " << sin.describe()
+                                                 << " F32 [1, " << s.head_dim << "], head_dim even");
+  VLM_CHECK(s.heads + s.kv_heads <= INT32_MAX && s.head_dim <= INT32_MAX, Unsupported,
+            "rope_append_at: " << s.heads << " heads exceed the CUDA kernel's int range");
+  launch_rope_append(qkv.data_as<bf16_bits>(), cos.data_as<const float>(), sin.data_as<const float>(),
+                     static_cast<int>(s.heads), static_cast<int>(s.kv_heads),
+                     static_cast<int>(s.head_dim), k_cache.data_as<bf16_bits>(),
+                     v_cache.data_as<bf16_bits>(), s.capacity, n_past_at.data_as<const int32_t>(),
+                     stream_);
+  check_launch("rope_append_at");
 }
 
 void CudaBackend::attention_causal_at(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,

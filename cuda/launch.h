@@ -31,6 +31,14 @@ void launch_rmsnorm(const bf16_bits* x, bf16_bits* residual, const bf16_bits* we
 void launch_rope(bf16_bits* x, const float* cos, const float* sin, int64_t rows, int heads,
                  int head_dim, Stream stream);
 
+// One token's joined q|k|v row (qkv [(heads + 2·kv_heads)·head_dim], cos/sin [head_dim]): rope on
+// the q and k heads in place, then the rotated k heads and the v heads stored into k_cache /
+// v_cache [capacity, kv_heads, head_dim] at row *n_past_at (read on the device; nothing stored
+// outside [0, capacity)).
+void launch_rope_append(bf16_bits* qkv, const float* cos, const float* sin, int heads, int kv_heads,
+                        int head_dim, bf16_bits* k_cache, bf16_bits* v_cache, int64_t capacity,
+                        const int32_t* n_past_at, Stream stream);
+
 // Elementwise (bf16 in and out, f32 math, rounded like PyTorch's bf16 ops).
 void launch_silu_mul(const bf16_bits* gate, const bf16_bits* up, bf16_bits* y, int64_t n,
                      Stream stream);

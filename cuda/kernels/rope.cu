@@ -1,5 +1,8 @@
 // Rotate-half RoPE in place on x[rows, heads, head_dim] with per-row f32 cos/sin tables (the
 // tables already hold 2D vision or MRoPE angles, built on the host). One thread per rotated pair.
+// rope_append_at: the same rotation on one token's joined q|k|v row, with the rotated k heads and
+// the v heads stored into the KV cache at a position read on the device (a recorded decode step's
+// rope + cache append in one kernel).
 #include "../common.cuh"
 
 namespace vlm::cuda {
@@ -26,7 +29,53 @@ __global__ void rope_kernel(bf16_bits* x, const float* cos, const float* sin, in
   }
 }
 
+// qkv [(heads + 2·kv_heads)·head_dim]: threads [0, (heads + kv_heads)·half) rotate a pair (and
+// store it for a k head), the rest copy v elements; caches [capacity, kv_heads, head_dim].
+__global__ void rope_append_kernel(bf16_bits* qkv, const float* cos, const float* sin, int heads,
+                                   int kv_heads, int head_dim, bf16_bits* k_cache,
+                                   bf16_bits* v_cache, int64_t capacity, const int32_t* n_past_at) {
+  const int64_t row = *n_past_at;
+  const bool store = row >= 0 && row < capacity;
+  const int half = head_dim / 2;
+  const int64_t rotations = static_cast<int64_t>(heads + kv_heads) * half;
+  const int64_t kv_row = static_cast<int64_t>(kv_heads) * head_dim;
+  const int64_t total = rotations + kv_row;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
+       i += stride) {
+    if (i < rotations) {
+      const int p = static_cast<int>(i % half);
+      const int head = static_cast<int>(i / half);
+      bf16_bits* vec = qkv + static_cast<int64_t>(head) * head_dim;
+      const float lo = bf16_to_float(vec[p]);
+      const float hi = bf16_to_float(vec[p + half]);
+      const bf16_bits new_lo = float_to_bf16(lo * cos[p] - hi * sin[p]);
+      const bf16_bits new_hi = float_to_bf16(hi * cos[p + half] + lo * sin[p + half]);
+      vec[p] = new_lo;
+      vec[p + half] = new_hi;
+      if (head >= heads && store) {
+        bf16_bits* k = k_cache + row * kv_row + static_cast<int64_t>(head - heads) * head_dim;
+        k[p] = new_lo;
+        k[p + half] = new_hi;
+      }
+    } else if (store) {
+      const int64_t j = i - rotations;
+      v_cache[row * kv_row + j] = qkv[static_cast<int64_t>(heads + kv_heads) * head_dim + j];
+    }
+  }
+}
+
 }  // namespace
+
+void launch_rope_append(bf16_bits* qkv, const float* cos, const float* sin, int heads, int kv_heads,
+                        int head_dim, bf16_bits* k_cache, bf16_bits* v_cache, int64_t capacity,
+                        const int32_t* n_past_at, Stream stream) {
+  constexpr int kBlock = 256;
+  const int64_t work = static_cast<int64_t>(heads + kv_heads) * (head_dim / 2) +
+                       static_cast<int64_t>(kv_heads) * head_dim;
+  rope_append_kernel<<<grid_for(work, kBlock), kBlock, 0, stream>>>(
+      qkv, cos, sin, heads, kv_heads, head_dim, k_cache, v_cache, capacity, n_past_at);
+}
 
 void launch_rope(bf16_bits* x, const float* cos, const float* sin, int64_t rows, int heads,
                  int head_dim, Stream stream) {

@@ -148,6 +148,12 @@ class Backend {
   // copy_rows(src, 0, dst, row, src.rows()) with row = dst_row[0] (I32 [1]) read when the op runs;
   // rows that would fall outside dst are not written.
   virtual void copy_rows_at(const Tensor& src, Tensor& dst, const Tensor& dst_row);
+  // One token's joined q|k|v row, qkv [1, (n_heads + 2·n_kv)·head_dim] with k_cache/v_cache
+  // [capacity, n_kv, head_dim]: rope() on its q and k heads in place, then its k and v heads
+  // stored at cache row n_past_at[0] (I32 [1], read when the op runs; not stored outside the
+  // cache). The default is rope() + two copy_rows_at(); a device backend does it in one kernel.
+  virtual void rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
+                              Tensor& v_cache, const Tensor& n_past_at);
   // attention_causal() with n_past = n_past_at[0] (I32 [1]) read when the op runs; at most
   // k_cache.rows() − q.rows() (the caller checks before write()).
   virtual void attention_causal_at(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,

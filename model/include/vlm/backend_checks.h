@@ -116,6 +116,13 @@ int64_t check_sample_args(const Tensor& logits, const SampleParams& params);
 // ---- recorded steps (model/src/core/backend_steps.cpp) ----
 // A device-side scalar list of the *_at ops: I32 with exactly n elements.
 void check_step_scalars(const Tensor& t, int64_t n, const char* op, const char* name);
+// rope_append_at: caches [capacity, n_kv, head_dim] alike, qkv one row of (heads + 2·n_kv) heads
+// of their dtype, n_past_at I32 [1].
+struct RopeAppendShape {
+  int64_t heads = 0, kv_heads = 0, head_dim = 0, capacity = 0;
+};
+RopeAppendShape check_rope_append_args(const Tensor& qkv, const Tensor& k_cache, const Tensor& v_cache,
+                                       const Tensor& n_past_at);
 // upload_weights_concat: at least one weight, all 2-D of one dtype and row length. Returns the rows.
 int64_t check_concat_weights_args(std::span<const Tensor> weights);
 

@@ -36,6 +36,39 @@ void Backend::attention_causal_at(const Tensor&, const Tensor&, const Tensor&, c
 }
 Tensor Backend::upload_weights_concat(std::span<const Tensor>) { return {}; }
 
+RopeAppendShape check_rope_append_args(const Tensor& qkv, const Tensor& k_cache, const Tensor& v_cache,
+                                       const Tensor& n_past_at) {
+  check_step_scalars(n_past_at, 1, "rope_append_at", "n_past");
+  VLM_CHECK(k_cache.rank() == 3 && v_cache.shape() == k_cache.shape(), InvalidInput,
+            "rope_append_at: caches " << k_cache.describe() << " and " << v_cache.describe()
+                                      << " must both be [capacity, n_kv, head_dim]");
+  RopeAppendShape shape;
+  shape.capacity = k_cache.dim(0);
+  shape.kv_heads = k_cache.dim(1);
+  shape.head_dim = k_cache.dim(2);
+  const int64_t row = shape.head_dim > 0 ? qkv.cols() / shape.head_dim : 0;
+  shape.heads = row - 2 * shape.kv_heads;
+  VLM_CHECK(qkv.rank() == 2 && qkv.rows() == 1 && shape.head_dim > 0 &&
+                qkv.cols() % shape.head_dim == 0 && shape.heads > 0 && qkv.dtype() == k_cache.dtype(),
+            InvalidInput, "rope_append_at: qkv " << qkv.describe() << " is not one row of (heads + 2·"
+                                                 << shape.kv_heads << ") heads of " << shape.head_dim
+                                                 << " in the caches' dtype");
+  return shape;
+}
+
+void Backend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
+                             Tensor& v_cache, const Tensor& n_past_at) {
+  const RopeAppendShape s = check_rope_append_args(qkv, k_cache, v_cache, n_past_at);
+  const Tensor heads = qkv.reshape({s.heads + 2 * s.kv_heads, s.head_dim});
+  Tensor q_and_k = heads.slice_rows(0, s.heads + s.kv_heads).reshape({1, s.heads + s.kv_heads, s.head_dim});
+  rope(q_and_k, cos, sin);
+  const int64_t kv_row = s.kv_heads * s.head_dim;
+  Tensor k_rows = k_cache.reshape({s.capacity, kv_row});
+  Tensor v_rows = v_cache.reshape({s.capacity, kv_row});
+  copy_rows_at(heads.slice_rows(s.heads, s.kv_heads).reshape({1, kv_row}), k_rows, n_past_at);
+  copy_rows_at(heads.slice_rows(s.heads + s.kv_heads, s.kv_heads).reshape({1, kv_row}), v_rows, n_past_at);
+}
+
 bool Backend::preprocess_video_on_device(std::span<const ImageRgb8>, double, const PreprocessorConfig&,
                                          const VideoSamplingOptions&, VisionInput&) {
   return false;

@@ -4,9 +4,9 @@
 // their run time at batch 1, so the step is recorded once into persistent tensors and replayed.
 // What changes per token lives in small device tensors written before each replay (the id, the
 // cache position, the rope row), and the ops that use them read them when they run
-// (embedding_at, copy_rows_at, attention_causal_at). Where the backend joined q/k/v and gate/up
+// (embedding_at, rope_append_at, attention_causal_at). Where the backend joined q/k/v and gate/up
 // (text_weights.h) each is one GEMM; otherwise their outputs are views of one buffer, so rope
-// rotates q and k in one call either way. The eager path (forward) is the reference: on the CPU
+// and the KV-cache append are one call either way. The eager path (forward) is the reference: on the CPU
 // both give identical bits (tests/model/text/test_text_decoder.cpp). Where a recording fails
 // (Device/Unsupported), a warning is logged and this decoder decodes op by op.
 #include <cmath>
@@ -51,7 +51,6 @@ void TextDecoder::Impl::run_step_ops(DecodeStep& s) {
   Tensor q = heads.slice_rows(0, nh).reshape({1, nh * hd});
   Tensor k = heads.slice_rows(nh, nkv).reshape({1, nkv * hd});
   Tensor v = heads.slice_rows(nh + nkv, nkv).reshape({1, nkv * hd});
-  Tensor q_and_k = heads.slice_rows(0, nh + nkv).reshape({1, nh + nkv, hd});
   const Tensor q3 = q.reshape({1, nh, hd});
   const Tensor halves = s.gate_up.reshape({2, F});
   Tensor gate = halves.slice_rows(0, 1);
@@ -72,11 +71,7 @@ void TextDecoder::Impl::run_step_ops(DecodeStep& s) {
       b.matmul(s.normed, w.k_w, w.k_b, k);
       b.matmul(s.normed, w.v_w, w.v_b, v);
     }
-    b.rope(q_and_k, s.cos, s.sin);
-    Tensor k_rows = m.k_cache[li].reshape({m.capacity, nkv * hd});
-    Tensor v_rows = m.v_cache[li].reshape({m.capacity, nkv * hd});
-    b.copy_rows_at(k, k_rows, s.n_past);
-    b.copy_rows_at(v, v_rows, s.n_past);
+    b.rope_append_at(s.qkv, s.cos, s.sin, m.k_cache[li], m.v_cache[li], s.n_past);
     b.attention_causal_at(q3, m.k_cache[li], m.v_cache[li], s.n_past, scale, s.attn);
     b.matmul(s.attn.reshape({1, nh * hd}), w.o_w, Tensor(), s.proj);
     b.add_rmsnorm(s.proj, s.x, w.post_norm, c.rms_norm_eps, s.normed);
