@@ -14,6 +14,7 @@
 #include "vlm/backend.h"
 #include "vlm/engine.h"
 #include "vlm/error.h"
+#include "vlm/preprocess.h"
 #include "vlm/safetensors.h"
 
 namespace vlm {
@@ -159,6 +160,33 @@ TEST(EngineFixture, Bf16CheckpointErrorAgainstFp32Reference) {
     ++checked;
   }
   EXPECT_GT(checked, 0);
+}
+
+// On the CPU, Engine::preprocess_* is the host preprocessor (no device rows), with qwen-vl-utils'
+// image limits when none are given; a request from it generates what the host inputs generate.
+TEST(Engine, PreprocessOnTheCpuIsTheHostPreprocessor) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  auto engine = Engine::load(runs.front().checkpoint_dir, cpu_options());
+  ImageRgb8 image;
+  image.width = 90;
+  image.height = 50;
+  image.pixels.resize(90 * 50 * 3);
+  for (size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<uint8_t>(i * 7 % 251);
+  const VisionInput input = engine->preprocess_image(image);
+  EXPECT_TRUE(input.device_pixel_values.empty());
+  EXPECT_EQ(input.pixel_values, preprocess_image(image, engine->preprocessor()).pixel_values);
+  EXPECT_EQ(engine->preprocess_image(image, 28 * 28, 56 * 56).pixel_values,
+            preprocess_image(image, engine->preprocessor(), 28 * 28, 56 * 56).pixel_values);
+  const std::vector<ImageRgb8> frames(3, image);
+  VideoSamplingOptions options;
+  options.min_pixels = 28 * 28;
+  options.max_pixels = 56 * 56;
+  const VisionInput video = engine->preprocess_video(frames, 2.0, options);
+  const VisionInput host_video = preprocess_video(frames, 2.0, engine->preprocessor(), options);
+  EXPECT_TRUE(video.device_pixel_values.empty());
+  EXPECT_EQ(video.pixel_values, host_video.pixel_values);
+  EXPECT_EQ(video.second_per_grid_t, host_video.second_per_grid_t);
 }
 
 TEST(Engine, CancelFromOnTokenReturnsTokensSoFar) {
