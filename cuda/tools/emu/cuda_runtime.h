@@ -116,6 +116,7 @@ struct BlockSched {
   std::vector<unsigned> warp_arrived, warp_size;
   alignas(8) uint64_t xchg[32][32];
   std::function<void()> body;
+  std::string failure;  // set by emulation_failure() in a fiber; the scheduler throws it
 };
 inline BlockSched* g_sched = nullptr;
 inline bool g_used_sync = false;              // a barrier or shuffle ran in this launch's block 0
@@ -151,13 +152,32 @@ inline void fiber_yield() {
 #endif
   EMU_ASAN_FINISH(f.asan_fake_stack, &s.main_stack_bottom, &s.main_stack_size);
 }
+// A misuse the emulation detects inside kernel code (e.g. a misaligned WMMA fragment pointer):
+// thrown as EmulationError. In a fiber an exception must not cross the context switch, so the
+// fiber records it, ends, and the scheduler throws it from its own stack.
+[[noreturn]] inline void emulation_failure(const std::string& what) {
+  if (g_sched == nullptr || t_sequential) throw EmulationError(what);
+  BlockSched& s = *g_sched;
+  s.failure = what;
+  s.fibers[s.current].state = FiberState::Done;
+  EMU_ASAN_START(nullptr, s.main_stack_bottom, s.main_stack_size);  // this fiber's stack dies
+#if EMU_FAST_SWITCH
+  void* dead = nullptr;
+  emu_switch_context(&dead, s.main_sp);  // never resumed
+#else
+  setcontext(&s.main);
+#endif
+  __builtin_unreachable();
+}
 // Runs one block (blockIdx already set) as fibers; throws EmulationError describing a barrier
-// divergence (some threads wait at a barrier the others can no longer reach).
+// divergence (some threads wait at a barrier the others can no longer reach) or a failure a
+// fiber recorded (emulation_failure).
 inline void run_block_fibers(unsigned n, const std::function<dim3(unsigned)>& thread_of) {
   BlockSched& s = *g_sched;
   auto& stacks = fiber_stacks();
   while (stacks.size() < n) stacks.push_back(std::make_unique<char[]>(kFiberStack));
   s.fibers.assign(n, Fiber{});
+  s.failure.clear();
   s.block_arrived = 0;
   std::fill(s.warp_arrived.begin(), s.warp_arrived.end(), 0u);
   for (unsigned t = 0; t < n; ++t) {
@@ -202,6 +222,7 @@ inline void run_block_fibers(unsigned n, const std::function<dim3(unsigned)>& th
       swapcontext(&s.main, &f.ctx);
 #endif
       EMU_ASAN_FINISH(s.main_asan_fake_stack, nullptr, nullptr);
+      if (!s.failure.empty()) throw EmulationError(s.failure);
       progress = true;
     }
     if (all_done) return;

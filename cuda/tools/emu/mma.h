@@ -11,8 +11,8 @@
 // opaque too, so a kernel can only rely on what WMMA guarantees. Arithmetic: products of bf16
 // values are exact in f32; each output element sums c + Σ_k a·b in f32, k ascending (the tensor
 // cores' internal order and rounding differ within f32 accuracy).
-// Checked (a violation prints "emu: wmma ..." and aborts: it is undefined behaviour on a GPU and
-// happens inside a fiber, where no exception can be thrown): pointers 256-bit aligned, ldm a
+// Checked (a violation is thrown as EmulationError "emu: wmma ...", from the scheduler's stack
+// when it happens in a fiber: it is undefined behaviour on a GPU): pointers 256-bit aligned, ldm a
 // multiple of 16 bytes, whole warps (blockDim.x a multiple of 32, 1-D blocks).
 #pragma once
 #include <cstdint>
@@ -42,10 +42,10 @@ struct fragment {
 namespace detail {
 
 [[noreturn]] inline void fail(const char* what) {
-  std::fprintf(stderr, "emu: wmma %s (block %u,%u,%u thread %u)\n", what, blockIdx.x, blockIdx.y,
-               blockIdx.z, threadIdx.x);
-  std::fflush(stderr);
-  std::abort();
+  char message[256];
+  std::snprintf(message, sizeof message, "emu: wmma %s (block %u,%u,%u thread %u)", what,
+                blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x);
+  emu::emulation_failure(message);
 }
 
 inline unsigned lane() {
