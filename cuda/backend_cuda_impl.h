@@ -124,6 +124,10 @@ class CudaBackend final : public Backend {
   void convert(const void* src, DType src_type, void* dst, DType dst_type, int64_t n);
   // Whether a call with this many flat rows (query rows × group) per kv head runs on tensor cores.
   bool use_mma_attention(bool varlen, int64_t flat_rows) const;
+  // attention_causal with n_past on the host, or (n_past_at non-null) read on the device.
+  void run_causal_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                            const CausalAttentionShape& shape, int64_t n_past,
+                            const int32_t* n_past_at, float scale, Tensor& out, const char* op);
   void run_attention(AttentionParams& params, const std::vector<AttentionTile>& tiles,
                      int64_t total_keys, bool mma);
   // upload_weight = register_weight(upload_weight_data(host)).

@@ -171,10 +171,16 @@ void CudaBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tenso
 
 void CudaBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                                    int64_t n_past, float scale, Tensor& out) {
-  const char* op = "attention_causal";
   enter();
   const CausalAttentionShape shape =
       check_attention_causal_args(q, k_cache, v_cache, n_past, out, kCudaDTypes);
+  run_causal_attention(q, k_cache, v_cache, shape, n_past, nullptr, scale, out, "attention_causal");
+}
+
+void CudaBackend::run_causal_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                                       const CausalAttentionShape& shape, int64_t n_past,
+                                       const int32_t* n_past_at, float scale, Tensor& out,
+                                       const char* op) {
   const int64_t n_new = shape.n_new, heads = shape.heads, kv_heads = shape.kv_heads,
                 head_dim = shape.head_dim;
   if (n_new == 0) return;
@@ -182,7 +188,10 @@ void CudaBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const
   const int64_t group = heads / kv_heads;
   const int64_t flat_rows = n_new * group;
   check_int32_range(flat_rows, op, "query rows x group");
-  check_int32_range(n_past + n_new, op, "positions");
+  // A position read on the device can be anything up to the cache's end: the grid (split-K) is
+  // sized for the whole cache, and each split takes its share of the keys present when it runs.
+  const int64_t keys = n_past_at != nullptr ? shape.capacity : n_past + n_new;
+  check_int32_range(keys, op, "positions");
   const bool mma = use_mma_attention(false, flat_rows);
   const int64_t tile_rows = mma ? kAttentionMmaTileRows : kAttentionTileRows;
   AttentionParams params;
@@ -197,8 +206,9 @@ void CudaBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const
   params.head_dim = static_cast<int32_t>(head_dim);
   params.causal = true;
   params.n_past = n_past;
+  params.n_past_at = n_past_at;
   params.scale = scale;
-  run_attention(params, {}, n_past + n_new, mma);
+  run_attention(params, {}, keys, mma);
 }
 
 void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) {

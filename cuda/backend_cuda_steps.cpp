@@ -7,9 +7,9 @@
 // - What changes per token is read on the device: write() copies host bytes into a tensor in
 //   stream order (outside the graph), and embedding_at, copy_rows_at, rope_append_at (rope + KV
 //   append in one kernel) and attention_causal_at take their ids / position from device I32
-//   tensors. attention_causal_at sizes its split-K grid for
-//   the whole cache (the graph's grid is fixed); each split takes an equal share of the keys that
-//   exist when it runs, and empty splits add nothing in the combine.
+//   tensors. attention_causal_at is attention_causal with the position read on the device
+//   (backend_cuda_ops.cpp: run_causal_attention sizes the split-K grid for the whole cache, as the
+//   graph's grid is fixed; empty splits add nothing in the combine).
 // - A failure during capture ends and discards it, returns the set, and throws: an op that did
 //   something a graph cannot hold (a host copy, a synchronisation) is named by its own error.
 // - upload_weights_concat uploads several weights into one (q/k/v, gate/up) for one GEMM each.
@@ -144,34 +144,12 @@ void CudaBackend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& s
 
 void CudaBackend::attention_causal_at(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                                       const Tensor& n_past_at, float scale, Tensor& out) {
-  const char* op = "attention_causal_at";
   enter();
-  check_step_scalars(n_past_at, 1, op, "n_past");
+  check_step_scalars(n_past_at, 1, "attention_causal_at", "n_past");
   const CausalAttentionShape shape =
       check_attention_causal_args(q, k_cache, v_cache, 0, out, kCudaDTypes);
-  const int64_t n_new = shape.n_new, group = shape.heads / shape.kv_heads;
-  if (n_new == 0) return;
-  VLM_CHECK(shape.head_dim > 0 && shape.head_dim % 2 == 0 && shape.head_dim <= kAttentionMaxHeadDim,
-            Unsupported, op << ": head_dim " << shape.head_dim << " must be even and at most "
-                            << kAttentionMaxHeadDim << " on CUDA");
-  VLM_CHECK(n_new * group <= INT32_MAX && shape.capacity <= INT32_MAX, Unsupported,
-            op << ": " << n_new << " rows x group " << group << " or the cache of " << shape.capacity
-               << " rows exceeds the CUDA kernels' int32 range");
-  AttentionParams params;
-  params.n_tiles = static_cast<int32_t>((n_new * group + kAttentionTileRows - 1) / kAttentionTileRows);
-  params.q = q.data_as<const bf16_bits>();
-  params.k = k_cache.data_as<const bf16_bits>();
-  params.v = v_cache.data_as<const bf16_bits>();
-  params.out = out.data_as<bf16_bits>();
-  params.n_queries = static_cast<int32_t>(n_new);
-  params.n_heads = static_cast<int32_t>(shape.heads);
-  params.n_heads_kv = static_cast<int32_t>(shape.kv_heads);
-  params.head_dim = static_cast<int32_t>(shape.head_dim);
-  params.causal = true;
-  params.n_past_at = n_past_at.data_as<const int32_t>();
-  params.scale = scale;
-  // The CUDA-core kernel (decode-sized work, split-K), split for the whole cache.
-  run_attention(params, {}, shape.capacity, false);
+  run_causal_attention(q, k_cache, v_cache, shape, 0, n_past_at.data_as<const int32_t>(), scale, out,
+                       "attention_causal_at");
 }
 
 Tensor CudaBackend::upload_weights_concat(std::span<const Tensor> hosts) {

@@ -120,7 +120,8 @@ Tensor TextDecoder::decode(int32_t id, int64_t position) {
   Impl& m = *impl_;
   m.check_ids({&id, 1});
   m.check_room(1);
-  if (!m.step && !m.step_unavailable && recorded_steps_wanted(m.backend)) {
+  const bool wanted = recorded_steps_wanted(m.backend);  // read per call: vlm bench's A/B
+  if (wanted && !m.step && !m.step_unavailable) {
     // A backend that cannot record here (a driver refusing the capture) still decodes: op by op.
     try {
       m.step = m.make_step();
@@ -131,7 +132,7 @@ Tensor TextDecoder::decode(int32_t id, int64_t position) {
                                  error.what() + "); decoding op by op");
     }
   }
-  if (!m.step || !recorded_steps_wanted(m.backend)) {
+  if (!wanted || !m.step) {
     const int64_t pos[1] = {position};
     return forward(embed({&id, 1}), pos, pos, pos, false);
   }
