@@ -11,7 +11,12 @@ the issue's targets (issue 5): clip vision <= 17 ms, decode <= 1.8 ms/token (3B)
 The torch side needs no processor files: it builds the same token layout as our prompt
 (text, <|vision_start|>, <|image_pad|> x merged patches, <|vision_end|>, text) from the ids in
 config.json and random pixel rows of the right grid, so it works with whatever transformers
-version the GPU machine has (4.51 or 5.x; both dtype spellings are tried).
+version the GPU machine has (4.51 or 5.x; both dtype spellings are tried; the vision encoder is
+model.visual in 4.51 and model.model.visual in 5.x, and returns the merged rows as a tensor in 4.51
+and as .pooler_output in 5.x). The child checks that the timed calls did the work: the encoder
+returns one row per merged patch and generate() returns exactly --decode-tokens new tokens. The
+torch decode figure is (generate N tokens - generate 1 token) / (N - 1); it is nan when timing noise
+makes that difference <= 0 (expected only in a CPU dry run with a few tokens).
 
 usage: compare_torch_gpu.py --vlm build/examples/vlm/vlm --model 3b=/tmp/ckpt-3b --model 7b=DIR
                             [--decode-tokens 64] [--repeat 3] [--json-out FILE]
@@ -56,6 +61,18 @@ def load_model(model_dir):
     raise RuntimeError("cannot load %s: %s" % (model_dir, "; ".join(errors)))
 
 
+def merged_rows(out):
+    """Rows of the vision encoder's merged output: a tensor (4.51) or a ModelOutput whose
+    pooler_output holds them (5.x)."""
+    import torch
+    if torch.is_tensor(out):
+        return out.shape[0]
+    pooled = getattr(out, "pooler_output", None)
+    if pooled is None:
+        raise RuntimeError("unexpected vision encoder output %s" % type(out).__name__)
+    return pooled.shape[0]
+
+
 def visual_of(model):
     visual = getattr(model, "visual", None)
     if visual is None:
@@ -65,6 +82,7 @@ def visual_of(model):
 
 def torch_side(model_dir, size, frames, decode_tokens, prompt_tokens, repeat):
     """Child process: its GPU memory figures are its own."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # local checkpoints; the GPU machine has no network
     import torch
 
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
@@ -90,8 +108,8 @@ def torch_side(model_dir, size, frames, decode_tokens, prompt_tokens, repeat):
     clip_grid = torch.tensor([[t_frames, grid_side, grid_side]], device=DEVICE)
     visual = visual_of(model)
 
-    def best(fn):
-        fn()
+    def best(fn, check):
+        check(fn())  # the warm-up call's result: did it do the work that is timed?
         sync()
         times = []
         for _ in range(repeat):
@@ -102,18 +120,35 @@ def torch_side(model_dir, size, frames, decode_tokens, prompt_tokens, repeat):
             times.append(time.perf_counter() - t0)
         return min(times)
 
+    def rows_are(expected, what):
+        def check(out):
+            if merged_rows(out) != expected:
+                raise RuntimeError("%s: the vision encoder returned %d rows, not %d"
+                                   % (what, merged_rows(out), expected))
+        return check
+
+    def new_tokens_are(expected):
+        def check(out):
+            sequences = out if torch.is_tensor(out) else out.sequences
+            if sequences.shape[1] - len(ids) != expected:
+                raise RuntimeError("generate() made %d new tokens, not %d"
+                                   % (sequences.shape[1] - len(ids), expected))
+        return check
+
     eos = cfg.get("eos_token_id")
     gen = dict(do_sample=False, eos_token_id=None, pad_token_id=eos if isinstance(eos, int) else 0)
     if DEVICE == "cuda":
         torch.cuda.reset_peak_memory_stats()
     with torch.inference_mode():
-        vision_s = best(lambda: visual(pixel_values, grid_thw=image_grid_thw))
-        clip_s = best(lambda: visual(clip_pixels, grid_thw=clip_grid))
-        prefill_s = best(lambda: model(**inputs, use_cache=True))
-        first_s = best(lambda: model.generate(**inputs, max_new_tokens=1, min_new_tokens=1, **gen))
+        vision_s = best(lambda: visual(pixel_values, grid_thw=image_grid_thw), rows_are(merged, "image"))
+        clip_s = best(lambda: visual(clip_pixels, grid_thw=clip_grid), rows_are(t_frames * merged, "clip"))
+        prefill_s = best(lambda: model(**inputs, use_cache=True), lambda out: None)
+        first_s = best(lambda: model.generate(**inputs, max_new_tokens=1, min_new_tokens=1, **gen),
+                       new_tokens_are(1))
         total_s = best(lambda: model.generate(**inputs, max_new_tokens=decode_tokens,
-                                              min_new_tokens=decode_tokens, **gen))
-    decode_s = max(total_s - first_s, 1e-9) / max(decode_tokens - 1, 1)
+                                              min_new_tokens=decode_tokens, **gen),
+                       new_tokens_are(decode_tokens))
+    decode_s = (total_s - first_s) / max(decode_tokens - 1, 1) if total_s > first_s else float("nan")
     return {"vision_ms": vision_s * 1e3, "clip_vision_ms": clip_s * 1e3,
             "prefill_tokens": len(ids), "prefill_tok_s": len(ids) / prefill_s,
             "first_token_ms": first_s * 1e3, "decode_ms_per_token": decode_s * 1e3,
@@ -141,9 +176,9 @@ def vlm_side(vlm, model_dir, size, frames, decode_tokens, repeat):
                                                                          float("nan"))}
 
 
-ROWS = [  # key, label, higher is better
-    ("vision_ms", "vision encoder, 448x448 image (ms)", False),
-    ("clip_vision_ms", "vision encoder, 16-frame clip (ms)", False),
+ROWS = [  # key, label ({size}, {frames}: the run's --image-size and --frames), higher is better
+    ("vision_ms", "vision encoder, {size}x{size} image (ms)", False),
+    ("clip_vision_ms", "vision encoder, {frames}-frame clip (ms)", False),
     ("prefill_tok_s", "prefill (tokens/s)", True),
     ("first_token_ms", "time to first token (ms)", False),
     ("decode_ms_per_token", "decode batch 1 (ms/token)", False),
@@ -153,7 +188,7 @@ ROWS = [  # key, label, higher is better
 ]
 
 
-def print_table(results):
+def print_table(results, size, frames):
     print("%-5s %-38s %12s %12s %8s %10s %s" % ("model", "figure", "vlm", "torch", "ratio", "target", "verdict"))
     for name, (ours, theirs) in results.items():
         for key, label, higher in ROWS:
@@ -168,7 +203,7 @@ def print_table(results):
             if ratio is not None and key not in ("peak_gpu_mib", "memory_over_weights_kv"):
                 verdict.append(">=3x " + ("met" if ratio >= MIN_RATIO else "MISSED"))
             print("%-5s %-38s %12.3f %12s %8s %10s %s" % (
-                name, label, mine if mine is not None else float("nan"),
+                name, label.format(size=size, frames=frames), mine if mine is not None else float("nan"),
                 "%.3f" % ref if ref is not None else "-", "%.2f" % ratio if ratio is not None else "-",
                 "%.1f" % target if target is not None else "-", ", ".join(verdict)))
 
@@ -213,7 +248,7 @@ def main():
             print("[%s] transformers: %s" % (name, child.stderr.strip()[-2000:]), file=sys.stderr)
             failures += 1
         results[name] = (ours or {}, theirs)
-    print_table(results)
+    print_table(results, args.image_size, args.frames)
     for name, (ours, _) in results.items():
         eager, recorded = ours.get("decode_eager_ms_per_token"), ours.get("decode_ms_per_token")
         if eager and recorded and eager == eager:
