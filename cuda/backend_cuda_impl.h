@@ -75,11 +75,12 @@ class CudaBackend final : public Backend {
                            const Tensor& n_past_at, float scale, Tensor& out) override;
   Tensor upload_weights_concat(std::span<const Tensor> hosts) override;
 
-  // GPU preprocessing of RGB frames (preprocess_cuda.cpp), BF16 rows for the vision encoder.
-  bool preprocess_video_on_device(std::span<const ImageRgb8> frames, double sample_fps,
+  // GPU preprocessing of raw frames (preprocess_cuda.cpp), rows in the activation dtype for the
+  // vision encoder.
+  bool preprocess_video_on_device(std::span<const FrameView> frames, double sample_fps,
                                   const PreprocessorConfig& config,
                                   const VideoSamplingOptions& options, VisionInput& out) override;
-  bool preprocess_image_on_device(const ImageRgb8& image, const PreprocessorConfig& config,
+  bool preprocess_image_on_device(const FrameView& image, const PreprocessorConfig& config,
                                   int64_t min_pixels, int64_t max_pixels, VisionInput& out) override;
 
   // Pool figures and the live bytes of uploaded weights (backend_cuda_weights.cpp).

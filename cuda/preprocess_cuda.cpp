@@ -1,9 +1,9 @@
 // GPU preprocessing (preprocess_cuda.h): upload (RGB rows or the two NV12 planes, 1.5 bytes per
 // pixel), NV12 → RGB8, the planned Pillow passes (preprocess_plan.h) and the patch rows, all on the
 // backend's stream; coefficients and tables are small host→device copies per call. The argument
-// checks are the CPU path's (the size functions throw the same errors); frame checks mirror
-// vlm::to_rgb8's. CudaBackend::preprocess_*_on_device (Engine::preprocess_*) call these with RGB
-// frames.
+// checks are the CPU path's (the size functions throw the same errors); frame checks are
+// vlm::to_rgb8's (preprocess/frame_layout.h). CudaBackend::preprocess_*_on_device
+// (Engine::preprocess_*) call these with the frames as the caller holds them (vlmdescribe: NV12).
 #include "preprocess_cuda.h"
 
 #include <cmath>
@@ -11,6 +11,7 @@
 
 #include "backend_cuda_impl.h"
 #include "check.h"
+#include "preprocess/frame_layout.h"
 #include "preprocess/patch_tables.h"
 #include "preprocess_plan.h"
 #include "vlm/error.h"
@@ -19,20 +20,7 @@ namespace vlm::cuda {
 
 namespace {
 
-void check_frame(const FrameView& frame) {
-  VLM_CHECK(frame.width > 0 && frame.height > 0 && frame.width <= (1 << 16) &&
-                frame.height <= (1 << 16) &&
-                static_cast<int64_t>(frame.width) * frame.height <= (int64_t{1} << 28),
-            InvalidInput,
-            "preprocess_cuda: frame size " << frame.width << "x" << frame.height
-                                           << " is empty or absurd (sides 1..65536, at most 2^28 pixels)");
-}
-
-void check_plane(const FrameView& frame, int plane, int min_stride) {
-  VLM_CHECK(frame.planes[plane] != nullptr && frame.strides[plane] >= min_stride, InvalidInput,
-            "preprocess_cuda: plane " << plane << " is null or its stride " << frame.strides[plane]
-                                      << " is below the row size " << min_stride);
-}
+void check_frame(const FrameView& frame) { detail::check_frame(frame, "preprocess_cuda"); }
 
 // Host bytes (rows of row_bytes at `stride`) → a packed device buffer.
 void upload_rows(CudaBackend& backend, const uint8_t* src, int64_t stride, int64_t row_bytes,
@@ -45,16 +33,13 @@ void upload_rows(CudaBackend& backend, const uint8_t* src, int64_t stride, int64
 
 // The frame as packed RGB8 [height, width·3] on the device.
 Tensor frame_to_device_rgb(CudaBackend& backend, const FrameView& frame) {
-  check_frame(frame);
+  check_frame(frame);  // size, planes and strides
   const int64_t w = frame.width, h = frame.height;
   Tensor rgb = backend.alloc(DType::U8, {h, w * 3});
   if (frame.format == PixelFormat::RGB) {
-    check_plane(frame, 0, frame.width * 3);
     upload_rows(backend, frame.planes[0], frame.strides[0], w * 3, h, rgb.data());
   } else if (frame.format == PixelFormat::NV12) {
     const int64_t chroma_row = (w + 1) / 2 * 2, chroma_rows = (h + 1) / 2;
-    check_plane(frame, 0, frame.width);
-    check_plane(frame, 1, static_cast<int>(chroma_row));
     Tensor luma = backend.alloc(DType::U8, {h, w});
     Tensor chroma = backend.alloc(DType::U8, {chroma_rows, chroma_row});
     upload_rows(backend, frame.planes[0], frame.strides[0], w, h, luma.data());
@@ -215,16 +200,6 @@ DeviceVisionInput preprocess_video_cuda(CudaBackend& backend, std::span<const Fr
 
 namespace {
 
-FrameView rgb_view(const ImageRgb8& image) {
-  FrameView view;
-  view.format = PixelFormat::RGB;
-  view.width = image.width;
-  view.height = image.height;
-  view.planes[0] = image.pixels.data();
-  view.strides[0] = image.width * 3;
-  return view;
-}
-
 VisionInput as_vision_input(DeviceVisionInput device) {
   VisionInput input;
   input.grid = device.grid;
@@ -235,21 +210,18 @@ VisionInput as_vision_input(DeviceVisionInput device) {
 
 }  // namespace
 
-bool CudaBackend::preprocess_video_on_device(std::span<const ImageRgb8> frames, double sample_fps,
+bool CudaBackend::preprocess_video_on_device(std::span<const FrameView> frames, double sample_fps,
                                              const PreprocessorConfig& config,
                                              const VideoSamplingOptions& options, VisionInput& out) {
-  std::vector<FrameView> views;
-  views.reserve(frames.size());
-  for (const ImageRgb8& frame : frames) views.push_back(rgb_view(frame));
-  out = as_vision_input(preprocess_video_cuda(*this, views, sample_fps, config, options,
+  out = as_vision_input(preprocess_video_cuda(*this, frames, sample_fps, config, options,
                                               activation_dtype()));
   return true;
 }
 
-bool CudaBackend::preprocess_image_on_device(const ImageRgb8& image, const PreprocessorConfig& config,
+bool CudaBackend::preprocess_image_on_device(const FrameView& image, const PreprocessorConfig& config,
                                              int64_t min_pixels, int64_t max_pixels,
                                              VisionInput& out) {
-  out = as_vision_input(preprocess_image_cuda(*this, rgb_view(image), config, min_pixels,
+  out = as_vision_input(preprocess_image_cuda(*this, image, config, min_pixels,
                                               max_pixels, activation_dtype()));
   return true;
 }

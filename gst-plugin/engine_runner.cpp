@@ -32,16 +32,18 @@ class EngineRunner final : public WindowRunner {
  private:
   std::string describe(const WindowJob& job, const CancelToken& cancel) {
     const Window& window = job.window;
-    std::vector<ImageRgb8> images;
-    images.reserve(window.frames.size());
-    for (const FramePtr& frame : window.media_order()) images.push_back(frame->image);
+    std::vector<FrameView> frames;  // views of the window's frames, not copies
+    frames.reserve(window.frames.size());
+    for (const FramePtr& frame : window.media_order()) frames.push_back(frame->pixels.view());
     VideoSamplingOptions sampling;
     sampling.fps = job.task.sample_fps;
     if (job.task.min_pixels > 0) sampling.min_pixels = job.task.min_pixels;
     sampling.max_pixels = job.task.max_pixels;
     VisionItem item;
-    // On the engine's device where it can (device=cuda: resize and patchify on the GPU).
-    item.input = engine_->preprocess_video(images, job.task.sample_fps, sampling);
+    // On the engine's device where it can (device=cuda: NV12 or RGB uploaded as is, converted,
+    // resized and patchified on the GPU); else converted to RGB and preprocessed on this thread.
+    item.input = engine_->preprocess_video(std::span<const FrameView>(frames), job.task.sample_fps,
+                                           sampling);
     item.is_video = true;
     // Model time 0 is the window's first frame (spec §4.5); results are mapped back from there.
     item.patch_start_seconds =

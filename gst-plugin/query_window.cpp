@@ -10,7 +10,7 @@ std::vector<TimedFrame> window_clip(const Window& window) {
   for (const FramePtr& frame : window.media_order()) {
     TimedFrame timed;
     timed.seconds = static_cast<double>(frame->stream_ns) / 1e9;
-    timed.image = std::shared_ptr<const ImageRgb8>(frame, &frame->image);  // shares the frame
+    timed.pixels = std::shared_ptr<const RawFrame>(frame, &frame->pixels);  // shares the frame
     clip.push_back(std::move(timed));
   }
   return clip;

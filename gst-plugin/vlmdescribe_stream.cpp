@@ -1,9 +1,9 @@
 /* vlmdescribe streaming side: start/stop (engine through the shared registry, worker, events
  * file), caps (resolution changes close the windows), events (segment, flush, EOS), buffers
- * (sampling by media time elapsed, conversion to RGB only for sampled frames) and results (bus
- * message, file and text_src from the worker thread; meta and custom event on the streaming
- * thread). Every entry point catches vlm::Error and std::exception: nothing unwinds through
- * GLib frames. */
+ * (sampling by media time elapsed; sampled frames are copied in their own format and converted
+ * later, on the inference thread or the GPU) and results (bus message, file and text_src from the
+ * worker thread; meta and custom event on the streaming thread). Every entry point catches
+ * vlm::Error and std::exception: nothing unwinds through GLib frames. */
 #include <cerrno>
 #include <cmath>
 #include <exception>
@@ -183,7 +183,9 @@ std::optional<vlm::PixelFormat> pixel_format (GstVideoFormat format)
   }
 }
 
-std::optional<vlm::ImageRgb8> convert (GstBaseTransform* trans, GstBuffer* buffer)
+/* The sampled frame copied in its own format (vlm::RawFrame): a plain copy of the planes on the
+ * streaming thread; the colour conversion waits for the inference thread (or the GPU). */
+std::optional<vlm::RawFrame> copy_frame (GstBaseTransform* trans, GstBuffer* buffer)
 {
   DescribeState& st = state_of (trans);
   const auto format = pixel_format (GST_VIDEO_INFO_FORMAT (&st.info));
@@ -202,14 +204,14 @@ std::optional<vlm::ImageRgb8> convert (GstBaseTransform* trans, GstBuffer* buffe
     view.planes[p] = static_cast<const uint8_t*> (GST_VIDEO_FRAME_PLANE_DATA (&frame, p));
     view.strides[p] = GST_VIDEO_FRAME_PLANE_STRIDE (&frame, p);
   }
-  std::optional<vlm::ImageRgb8> image;
+  std::optional<vlm::RawFrame> copy;
   try {
-    image = vlm::to_rgb8 (view);
+    copy = vlm::RawFrame::copy_of (view);
   } catch (const std::exception& e) {
-    GST_WARNING_OBJECT (trans, "frame conversion failed, frame skipped: %s", e.what ());
+    GST_WARNING_OBJECT (trans, "frame copy failed, frame skipped: %s", e.what ());
   }
   gst_video_frame_unmap (&frame);
-  return image;
+  return copy;
 }
 
 GstFlowReturn transform_ip_impl (GstBaseTransform* trans, GstBuffer* buffer)
@@ -254,9 +256,9 @@ GstFlowReturn transform_ip_impl (GstBaseTransform* trans, GstBuffer* buffer)
       st.last_running_ns = running;
       submit_windows (trans, st.builder->advance (running));
       if (st.builder->wants (running)) {
-        if (auto image = convert (trans, buffer)) {
+        if (auto pixels = copy_frame (trans, buffer)) {
           auto frame = std::make_shared<WindowFrame> ();
-          frame->image = std::move (*image);
+          frame->pixels = std::move (*pixels);
           frame->running_ns = running;
           frame->stream_ns = GST_CLOCK_TIME_IS_VALID (stream) ? static_cast<int64_t> (stream) : running;
           st.builder->add (std::move (frame));

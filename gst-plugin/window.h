@@ -1,4 +1,4 @@
-// The unit of work of vlmdescribe: a window of sampled frames (RGB + real timestamps) and the job
+// The unit of work of vlmdescribe: a window of sampled frames (raw + real timestamps) and the job
 // that asks the model about it. Plain C++ (no GStreamer types) so the windowing, the worker and
 // the runners are testable without a pipeline; times are int64 nanoseconds as everywhere in libvlm.
 #pragma once
@@ -16,8 +16,10 @@ namespace vlm::gst {
 // by the segment's |rate × applied_rate|, i.e. media time elapsed, so windows and sample rates mean
 // media seconds at any playback rate (it equals the running time at rate 1) and it increases in
 // reverse playback too. stream_ns is what results report (positions in the media, survive seeks).
+// The pixels stay in the negotiated format (NV12, I420, RGBx…) until the inference thread needs
+// them: the GPU converts RGB and NV12 itself, other paths call vlm::to_rgb8 there.
 struct WindowFrame {
-  ImageRgb8 image;
+  RawFrame pixels;
   int64_t running_ns = 0;
   int64_t stream_ns = 0;
 };

@@ -63,7 +63,7 @@ class SyntheticSource : public vlm::FrameSource {
     for (int64_t i = 0; i < count; ++i) {
       vlm::TimedFrame frame;
       frame.seconds = static_cast<double>(i) / fps;
-      frame.image = std::make_shared<const vlm::ImageRgb8>(draw(frame.seconds));
+      frame.pixels = std::make_shared<const vlm::RawFrame>(draw(frame.seconds));
       if (!on_frame(std::move(frame))) return;
     }
   }

@@ -30,7 +30,7 @@ void VideoFileSource::read(double fps, const std::function<bool(vlm::TimedFrame&
       int height = std::max(1, static_cast<int>(frame.image.height * scale));
       frame.image = vlm::resize_bicubic(frame.image, width, height);
     }
-    timed.image = std::make_shared<const vlm::ImageRgb8>(std::move(frame.image));
+    timed.pixels = std::make_shared<const vlm::RawFrame>(std::move(frame.image));
     stopped = !on_frame(std::move(timed));
     return !stopped;
   });

@@ -3,19 +3,23 @@
 // host preprocessor's floats rounded to bf16 (exactly), grids and second_per_grid_t equal the
 // host's, and a request built from device rows — alone or mixed with host rows — generates what
 // the same request from host rows generates on the same device (identical tokens; logits equal
-// up to reduction order, 1e-5 of max|logit|).
+// up to reduction order, 1e-5 of max|logit|). Raw NV12 frames (vlmdescribe's) give the rows of
+// their to_rgb8 image.
 #include <gtest/gtest.h>
 
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
 #include <random>
+#include <span>
+#include <vector>
 
 #include "fixture_runs.h"
 #include "vlm/backend.h"
 #include "vlm/dtype.h"
 #include "vlm/engine.h"
 #include "vlm/error.h"
+#include "vlm/image.h"
 #include "vlm/preprocess.h"
 
 namespace vlm {
@@ -119,6 +123,53 @@ TEST(GpuEnginePreprocess, DeviceRowsAreTheHostRowsInBf16AndGenerateTheSame) {
               (long long)device_image.grid.h, (long long)device_image.grid.w,
               relative_to_max(from_device.logits, from_host.logits),
               relative_to_max(mixed.logits, both_host.logits));
+}
+
+// NV12 frames as vlmdescribe holds them (RawFrame copies; odd size, chroma rounded up) go to the
+// device as they are; the rows equal the host path's: to_rgb8, then the host preprocessor. An I420
+// frame (converted on the host first) also passes.
+TEST(GpuEnginePreprocess, RawNv12FramesGiveTheHostRowsOfTheirRgb) {
+  ASSERT_FALSE(testing::list_runs().empty());
+  auto engine = cuda_engine(true);
+  const int width = 99, height = 57, chroma_row = 100;
+  std::mt19937 rng(11);
+  std::vector<RawFrame> held;
+  std::vector<ImageRgb8> rgb;
+  for (int f = 0; f < 4; ++f) {
+    std::vector<uint8_t> luma(static_cast<size_t>(width) * height), chroma(static_cast<size_t>(chroma_row) * 29);
+    for (size_t i = 0; i < luma.size(); ++i) luma[i] = static_cast<uint8_t>(16 + (i * 3 + f * 17) % 220 + rng() % 8);
+    for (uint8_t& c : chroma) c = static_cast<uint8_t>(96 + rng() % 64);
+    FrameView v;
+    v.format = PixelFormat::NV12;
+    v.width = width;
+    v.height = height;
+    v.planes[0] = luma.data();
+    v.strides[0] = width;
+    v.planes[1] = chroma.data();
+    v.strides[1] = chroma_row;
+    held.push_back(RawFrame::copy_of(v));
+    rgb.push_back(to_rgb8(v));
+  }
+  std::vector<FrameView> views;
+  for (const RawFrame& frame : held) views.push_back(frame.view());
+  VideoSamplingOptions options;
+  options.min_pixels = 28 * 28;
+  options.max_pixels = 84 * 56;
+  const VisionInput device_video = engine->preprocess_video(std::span<const FrameView>(views), 2.0, options);
+  expect_device_rows_equal_host(device_video, preprocess_video(rgb, 2.0, engine->preprocessor(), options));
+  const VisionInput device_image = engine->preprocess_image(views[3], 28 * 28, 84 * 84);
+  expect_device_rows_equal_host(device_image, preprocess_image(rgb[3], engine->preprocessor(), 28 * 28, 84 * 84));
+
+  std::vector<uint8_t> y(64 * 48, 120), u(32 * 24, 90), v(32 * 24, 170);
+  FrameView i420;
+  i420.format = PixelFormat::I420;
+  i420.width = 64;
+  i420.height = 48;
+  i420.planes[0] = y.data(), i420.strides[0] = 64;
+  i420.planes[1] = u.data(), i420.strides[1] = 32;
+  i420.planes[2] = v.data(), i420.strides[2] = 32;
+  expect_device_rows_equal_host(engine->preprocess_image(i420),
+                                preprocess_image(to_rgb8(i420), engine->preprocessor()));
 }
 
 TEST(GpuEnginePreprocess, TheOptionKeepsTheHostPath) {

@@ -17,9 +17,11 @@ constexpr int64_t kSec = 1'000'000'000;
 
 FramePtr frame(int64_t running_ns, int64_t stream_ns) {
   auto f = std::make_shared<WindowFrame>();
-  f->image.width = 2;
-  f->image.height = 2;
-  f->image.pixels.assign(12, static_cast<uint8_t>(running_ns / (kSec / 2)));
+  vlm::ImageRgb8 image;
+  image.width = 2;
+  image.height = 2;
+  image.pixels.assign(12, static_cast<uint8_t>(running_ns / (kSec / 2)));
+  f->pixels = vlm::RawFrame(std::move(image));
   f->running_ns = running_ns;
   f->stream_ns = stream_ns;
   return f;
@@ -46,7 +48,7 @@ struct FakeModel : vlm::LocalizeModel {
   static std::vector<double> times(std::span<const vlm::TimedFrame> clip) {
     std::vector<double> t;
     for (const auto& f : clip) {
-      EXPECT_NE(f.image, nullptr);
+      EXPECT_NE(f.pixels, nullptr);
       t.push_back(f.seconds);
     }
     return t;
@@ -158,7 +160,7 @@ TEST(WindowTime, ReverseWindowReportsEarliestFirstAndFramesInMediaOrder) {
   EXPECT_EQ(patch_start_seconds(w), (std::vector<double>{0.0, 1.0, 2.0, 3.0}));
   const auto clip = window_clip(w);
   EXPECT_EQ(clip.front().seconds, 6.5);
-  EXPECT_EQ(clip.front().image.get(), &media.front()->image);  // shared, not copied
+  EXPECT_EQ(clip.front().pixels.get(), &media.front()->pixels);  // shared, not copied
 }
 
 TEST(WindowTime, LaterTextStartsAtTheNextGridWindowOrTheLastFrame) {

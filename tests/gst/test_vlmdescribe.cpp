@@ -15,6 +15,7 @@
 #include "gst_test_util.h"
 #include "gstvlmdescribe.h"
 #include "scripted_runner.h"
+#include "vlm/image.h"
 
 using namespace vlm::gst;
 using namespace vlm::gst::test_support;
@@ -242,7 +243,7 @@ TEST_F(VlmDescribe, TenSecondClipGivesTheExpectedWindows) {
     EXPECT_EQ(js[i].window.end_stream_ns(), static_cast<int64_t>((start + 4) * 1e9));
     EXPECT_EQ(stream_times(js[i].window), every_half_second(start, 8)) << "window " << i;
     EXPECT_EQ(patch_start_seconds(js[i].window), (std::vector<double>{0, 1, 2, 3}));
-    EXPECT_EQ(js[i].window.frames[0]->image.width, 64);
+    EXPECT_EQ(js[i].window.frames[0]->pixels.width(), 64);
     double ws = -1, we = -1;
     gst_structure_get_double(messages[i], "window_start", &ws);
     gst_structure_get_double(messages[i], "window_end", &we);
@@ -250,6 +251,26 @@ TEST_F(VlmDescribe, TenSecondClipGivesTheExpectedWindows) {
     EXPECT_DOUBLE_EQ(we, start + 4);
   }
   free_structures(messages);
+}
+
+// Sampled frames are kept in the negotiated format (NV12: 1.5 bytes a pixel, odd sizes rounded up
+// for chroma), not converted on the streaming thread; converting them later gives the picture.
+TEST_F(VlmDescribe, SampledFramesKeepTheirFormatUntilInference) {
+  ASSERT_TRUE(run_pipeline(
+      "videotestsrc num-buffers=90 pattern=white ! video/x-raw,format=NV12,width=65,height=49,"
+      "framerate=30/1 ! vlmdescribe model=scripted mode=file sample-fps=2 window=2 stride=2 ! fakesink",
+      nullptr));
+  const auto js = jobs();
+  ASSERT_FALSE(js.empty());
+  ASSERT_FALSE(js[0].window.frames.empty());
+  for (const auto& f : js[0].window.frames) {
+    EXPECT_EQ(f->pixels.format(), vlm::PixelFormat::NV12);
+    EXPECT_EQ(f->pixels.size_bytes(), 65u * 49u + 66u * 25u);
+  }
+  const vlm::ImageRgb8 rgb = vlm::to_rgb8(js[0].window.frames[0]->pixels.view());
+  ASSERT_EQ(rgb.width, 65);
+  ASSERT_EQ(rgb.height, 49);
+  for (uint8_t c : rgb.pixels) ASSERT_EQ(c, 255);  // white: Y 235, U = V = 128
 }
 
 TEST_F(VlmDescribe, VariableFrameRateIsSampledByTimestamp) {
@@ -332,11 +353,11 @@ TEST_F(VlmDescribe, ResolutionChangeStartsANewWindow) {
   const auto js = jobs();
   ASSERT_GE(js.size(), 2u);
   EXPECT_EQ(stream_times(js[0].window), every_half_second(0, 5));
-  for (const auto& f : js[0].window.frames) EXPECT_EQ(f->image.width, 64);
+  for (const auto& f : js[0].window.frames) EXPECT_EQ(f->pixels.width(), 64);
   for (size_t i = 1; i < js.size(); ++i)
     for (const auto& f : js[i].window.frames) {
-      EXPECT_EQ(f->image.width, 32);
-      EXPECT_EQ(f->image.height, 24);
+      EXPECT_EQ(f->pixels.width(), 32);
+      EXPECT_EQ(f->pixels.height(), 24);
     }
   EXPECT_EQ(js[1].window.frames.front()->stream_ns, static_cast<int64_t>(at_30fps(61)));
 }

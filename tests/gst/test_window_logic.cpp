@@ -21,9 +21,11 @@ constexpr int64_t kSec = 1'000'000'000;
 
 FramePtr frame_at(int64_t running_ns, int64_t stream_offset_ns = 0) {
   auto f = std::make_shared<WindowFrame>();
-  f->image.width = 2;
-  f->image.height = 2;
-  f->image.pixels.assign(12, 0);
+  vlm::ImageRgb8 image;
+  image.width = 2;
+  image.height = 2;
+  image.pixels.assign(12, 0);
+  f->pixels = vlm::RawFrame(std::move(image));
   f->running_ns = running_ns;
   f->stream_ns = running_ns + stream_offset_ns;
   return f;

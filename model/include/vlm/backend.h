@@ -165,15 +165,16 @@ class Backend {
   virtual Tensor upload_weights_concat(std::span<const Tensor> hosts);
 
   // ---- preprocessing on the device (optional) ----
-  // preprocess_video / preprocess_image (vlm/preprocess.h) done on this backend from the RGB frames:
-  // `out` gets the grid, second_per_grid_t and device_pixel_values [patches, 1176] in
-  // activation_dtype(), equal to from_host_f32 of the host path's pixel_values, and true is
-  // returned. The default returns false and leaves `out` alone: the host path is then used (the
-  // CPU backend's own path). Errors are the host path's (same size functions).
-  virtual bool preprocess_video_on_device(std::span<const ImageRgb8> frames, double sample_fps,
+  // preprocess_video / preprocess_image (vlm/preprocess.h) of to_rgb8(frames) done on this
+  // backend, from the frames as they came (CUDA uploads RGB and NV12 as they are and converts other
+  // formats on the host first): `out` gets the grid, second_per_grid_t and device_pixel_values
+  // [patches, 1176] in activation_dtype(), equal to from_host_f32 of the host path's pixel_values,
+  // and true is returned. The default returns false and leaves `out` alone: the host path is then
+  // used (the CPU backend's own path). Errors are the host path's (same size functions).
+  virtual bool preprocess_video_on_device(std::span<const FrameView> frames, double sample_fps,
                                           const PreprocessorConfig& config,
                                           const VideoSamplingOptions& options, VisionInput& out);
-  virtual bool preprocess_image_on_device(const ImageRgb8& image, const PreprocessorConfig& config,
+  virtual bool preprocess_image_on_device(const FrameView& image, const PreprocessorConfig& config,
                                           int64_t min_pixels, int64_t max_pixels, VisionInput& out);
 
   // ---- reports ----

@@ -92,14 +92,19 @@ class Engine {
   virtual EngineMemoryStats memory_stats() const { return {}; }
 
   // The preprocessor's output for this engine's requests: vlm::preprocess_video /
-  // preprocess_image, done on the engine's device where its backend can (CUDA: the frames are
-  // uploaded as RGB8 and resized, normalised and patchified there; the result holds
-  // device_pixel_values, the same values rounded to the activation dtype) and on the host
-  // otherwise (the defaults here). min_pixels/max_pixels <= 0: qwen-vl-utils' image defaults.
-  virtual VisionInput preprocess_video(std::span<const ImageRgb8> frames, double sample_fps,
+  // preprocess_image of to_rgb8(frames), done on the engine's device where its backend can (CUDA:
+  // RGB and NV12 frames are uploaded as they are and converted, resized, normalised and patchified
+  // there; the result holds device_pixel_values, the same values rounded to the activation dtype)
+  // and on the host otherwise (the defaults here). min_pixels/max_pixels <= 0: qwen-vl-utils'
+  // image defaults.
+  virtual VisionInput preprocess_video(std::span<const FrameView> frames, double sample_fps,
                                        const VideoSamplingOptions& options);
-  virtual VisionInput preprocess_image(const ImageRgb8& image, int64_t min_pixels = 0,
+  virtual VisionInput preprocess_image(const FrameView& image, int64_t min_pixels = 0,
                                        int64_t max_pixels = 0);
+  // The same for RGB images (seen as frames, not copied).
+  VisionInput preprocess_video(std::span<const ImageRgb8> frames, double sample_fps,
+                               const VideoSamplingOptions& options);
+  VisionInput preprocess_image(const ImageRgb8& image, int64_t min_pixels = 0, int64_t max_pixels = 0);
 };
 
 }  // namespace vlm

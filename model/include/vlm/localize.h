@@ -25,10 +25,11 @@ class CancelToken;
 class Engine;
 class Tokenizer;
 
-// One sampled frame; `image` may be null for algorithm tests that only need times.
+// One sampled frame, in the format it was decoded or captured in (vlm/image.h: RawFrame);
+// `pixels` may be null for algorithm tests that only need times.
 struct TimedFrame {
   double seconds = 0.0;  // file time
-  std::shared_ptr<const ImageRgb8> image;
+  std::shared_ptr<const RawFrame> pixels;
 };
 
 class FrameSource {

@@ -69,12 +69,12 @@ void Backend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, 
   copy_rows_at(heads.slice_rows(s.heads + s.kv_heads, s.kv_heads).reshape({1, kv_row}), v_rows, n_past_at);
 }
 
-bool Backend::preprocess_video_on_device(std::span<const ImageRgb8>, double, const PreprocessorConfig&,
+bool Backend::preprocess_video_on_device(std::span<const FrameView>, double, const PreprocessorConfig&,
                                          const VideoSamplingOptions&, VisionInput&) {
   return false;
 }
 
-bool Backend::preprocess_image_on_device(const ImageRgb8&, const PreprocessorConfig&, int64_t, int64_t,
+bool Backend::preprocess_image_on_device(const FrameView&, const PreprocessorConfig&, int64_t, int64_t,
                                          VisionInput&) {
   return false;
 }

@@ -25,9 +25,11 @@ class EngineImpl final : public Engine {
   EngineMemoryStats memory_stats() const override;
   // On the backend's device when it preprocesses there and options_.device_preprocessing
   // (engine_preprocess.cpp).
-  VisionInput preprocess_video(std::span<const ImageRgb8> frames, double sample_fps,
+  using Engine::preprocess_image;
+  using Engine::preprocess_video;
+  VisionInput preprocess_video(std::span<const FrameView> frames, double sample_fps,
                                const VideoSamplingOptions& options) override;
-  VisionInput preprocess_image(const ImageRgb8& image, int64_t min_pixels, int64_t max_pixels) override;
+  VisionInput preprocess_image(const FrameView& image, int64_t min_pixels, int64_t max_pixels) override;
 
  private:
   // Vision features of the request's images and videos (one encode call per kind), scattered

@@ -33,13 +33,13 @@ VisionItem clip_item(Engine& engine, std::span<const TimedFrame> clip, int64_t m
                      int64_t max_vision_tokens) {
   const PreprocessorConfig& config = engine.preprocessor();
   VLM_CHECK(!clip.empty(), InvalidInput, "a localisation clip has no frames");
-  std::vector<ImageRgb8> frames;
+  std::vector<FrameView> frames;  // views: the clip's frames are not copied
   std::vector<int64_t> pts_ns;
   frames.reserve(clip.size());
   for (const TimedFrame& frame : clip) {
-    VLM_CHECK(frame.image != nullptr, InvalidInput,
+    VLM_CHECK(frame.pixels != nullptr, InvalidInput,
               "a localisation clip frame at " << frame.seconds << " s has no image");
-    frames.push_back(*frame.image);
+    frames.push_back(frame.pixels->view());
     pts_ns.push_back(static_cast<int64_t>(std::llround(frame.seconds * 1e9)));
   }
   double span = clip.back().seconds - clip.front().seconds;
@@ -58,7 +58,7 @@ VisionItem clip_item(Engine& engine, std::span<const TimedFrame> clip, int64_t m
   }
   VisionItem item;
   item.is_video = true;
-  item.input = engine.preprocess_video(frames, fps, options);
+  item.input = engine.preprocess_video(std::span<const FrameView>(frames), fps, options);
   item.patch_start_seconds = temporal_patch_starts(pts_ns, pts_ns.front(), config.temporal_patch_size);
   return item;
 }

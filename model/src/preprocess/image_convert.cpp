@@ -6,7 +6,9 @@
 // conversion (GStreamer videoconvert, ffmpeg) may differ by an LSB, which no reference fixes.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
+#include "preprocess/frame_layout.h"
 #include "vlm/error.h"
 #include "vlm/image.h"
 
@@ -27,31 +29,17 @@ inline void yuv_to_rgb(int y, int u, int v, uint8_t* out) {
   out[2] = clamp_u8((298 * c + 516 * d + 128) >> 8);
 }
 
-const char* format_name(PixelFormat format) {
-  switch (format) {
-    case PixelFormat::RGB: return "RGB";
-    case PixelFormat::RGBA: return "RGBA";
-    case PixelFormat::RGBx: return "RGBx";
-    case PixelFormat::BGRx: return "BGRx";
-    case PixelFormat::BGRA: return "BGRA";
-    case PixelFormat::I420: return "I420";
-    case PixelFormat::NV12: return "NV12";
+// RGB already: the rows as they are (a memcpy each; the decoder's row padding is dropped).
+void copy_rows(const FrameView& f, ImageRgb8& out) {
+  const size_t row = static_cast<size_t>(f.width) * 3;
+  for (int y = 0; y < f.height; ++y) {
+    std::memcpy(out.pixels.data() + y * row, f.planes[0] + static_cast<size_t>(y) * f.strides[0], row);
   }
-  return "unknown";
-}
-
-void check_plane(const FrameView& f, int plane, int min_stride) {
-  VLM_CHECK(f.planes[plane] != nullptr, InvalidInput,
-            "to_rgb8: " << format_name(f.format) << " frame plane " << plane << " is null");
-  VLM_CHECK(f.strides[plane] >= min_stride, InvalidInput,
-            "to_rgb8: " << format_name(f.format) << " frame plane " << plane << " stride "
-                        << f.strides[plane] << " is below the row size " << min_stride);
 }
 
 // Packed 3/4-byte formats: channel offsets of R, G, B and of alpha (-1: none).
 void convert_packed(const FrameView& f, int bytes, int r, int g, int b, int alpha,
                     ImageRgb8& out) {
-  check_plane(f, 0, f.width * bytes);
   for (int y = 0; y < f.height; ++y) {
     const uint8_t* src = f.planes[0] + static_cast<size_t>(y) * f.strides[0];
     uint8_t* dst = out.pixels.data() + static_cast<size_t>(y) * f.width * 3;
@@ -71,10 +59,6 @@ void convert_packed(const FrameView& f, int bytes, int r, int g, int b, int alph
 }
 
 void convert_yuv(const FrameView& f, bool interleaved_chroma, ImageRgb8& out) {
-  const int chroma_width = (f.width + 1) / 2;
-  check_plane(f, 0, f.width);
-  check_plane(f, 1, interleaved_chroma ? chroma_width * 2 : chroma_width);
-  if (!interleaved_chroma) check_plane(f, 2, chroma_width);
   for (int y = 0; y < f.height; ++y) {
     const uint8_t* luma = f.planes[0] + static_cast<size_t>(y) * f.strides[0];
     const uint8_t* c1 = f.planes[1] + static_cast<size_t>(y / 2) * f.strides[1];
@@ -93,18 +77,13 @@ void convert_yuv(const FrameView& f, bool interleaved_chroma, ImageRgb8& out) {
 }  // namespace
 
 ImageRgb8 to_rgb8(const FrameView& frame) {
-  VLM_CHECK(frame.width > 0 && frame.height > 0 && frame.width <= (1 << 16) &&
-                frame.height <= (1 << 16) &&
-                static_cast<int64_t>(frame.width) * frame.height <= (int64_t{1} << 28),
-            InvalidInput,
-            "to_rgb8: frame size " << frame.width << "x" << frame.height
-                                   << " is empty or absurd (sides 1..65536, at most 2^28 pixels)");
+  detail::check_frame(frame, "to_rgb8");  // size, planes and strides (frame_layout.h)
   ImageRgb8 out;
   out.width = frame.width;
   out.height = frame.height;
   out.pixels.resize(static_cast<size_t>(frame.width) * frame.height * 3);
   switch (frame.format) {
-    case PixelFormat::RGB: convert_packed(frame, 3, 0, 1, 2, -1, out); break;
+    case PixelFormat::RGB: copy_rows(frame, out); break;
     case PixelFormat::RGBA: convert_packed(frame, 4, 0, 1, 2, 3, out); break;
     case PixelFormat::RGBx: convert_packed(frame, 4, 0, 1, 2, -1, out); break;
     case PixelFormat::BGRx: convert_packed(frame, 4, 2, 1, 0, -1, out); break;

@@ -8,12 +8,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "fixture_runs.h"
 #include "vlm/backend.h"
 #include "vlm/engine.h"
 #include "vlm/error.h"
+#include "vlm/image.h"
 #include "vlm/preprocess.h"
 #include "vlm/safetensors.h"
 
@@ -187,6 +190,49 @@ TEST(Engine, PreprocessOnTheCpuIsTheHostPreprocessor) {
   EXPECT_TRUE(video.device_pixel_values.empty());
   EXPECT_EQ(video.pixel_values, host_video.pixel_values);
   EXPECT_EQ(video.second_per_grid_t, host_video.second_per_grid_t);
+}
+
+// Raw frames (what vlmdescribe holds: NV12 here, with padded rows and odd sizes) are converted
+// with to_rgb8 on the host path, then preprocessed as those RGB images.
+TEST(Engine, PreprocessOfRawFramesIsThatOfTheirRgb) {
+  const auto runs = testing::list_runs();
+  ASSERT_FALSE(runs.empty());
+  auto engine = Engine::load(runs.front().checkpoint_dir, cpu_options());
+  const int width = 91, height = 53, luma_stride = 96, chroma_stride = 100;
+  std::vector<std::vector<uint8_t>> planes;
+  std::vector<FrameView> frames;
+  for (int f = 0; f < 4; ++f) {
+    planes.emplace_back(static_cast<size_t>(luma_stride) * height);
+    planes.emplace_back(static_cast<size_t>(chroma_stride) * ((height + 1) / 2));
+    for (size_t i = 0; i < planes[2 * f].size(); ++i) planes[2 * f][i] = static_cast<uint8_t>(i * 13 + f);
+    for (size_t i = 0; i < planes[2 * f + 1].size(); ++i) planes[2 * f + 1][i] = static_cast<uint8_t>(i * 5 + 3 * f);
+  }
+  std::vector<ImageRgb8> rgb;
+  for (int f = 0; f < 4; ++f) {
+    FrameView v;
+    v.format = PixelFormat::NV12;
+    v.width = width;
+    v.height = height;
+    v.planes[0] = planes[2 * f].data();
+    v.strides[0] = luma_stride;
+    v.planes[1] = planes[2 * f + 1].data();
+    v.strides[1] = chroma_stride;
+    frames.push_back(v);
+    rgb.push_back(to_rgb8(v));
+  }
+  VideoSamplingOptions options;
+  options.min_pixels = 28 * 28;
+  options.max_pixels = 56 * 56;
+  const VisionInput video = engine->preprocess_video(std::span<const FrameView>(frames), 2.0, options);
+  EXPECT_EQ(video.pixel_values, preprocess_video(rgb, 2.0, engine->preprocessor(), options).pixel_values);
+  EXPECT_EQ(engine->preprocess_image(frames[1], 28 * 28, 84 * 84).pixel_values,
+            preprocess_image(rgb[1], engine->preprocessor(), 28 * 28, 84 * 84).pixel_values);
+  // The copy vlmdescribe keeps gives the same rows as the decoder's frame.
+  const RawFrame held = RawFrame::copy_of(frames[2]);
+  EXPECT_EQ(engine->preprocess_image(held.view()).pixel_values, engine->preprocess_image(rgb[2]).pixel_values);
+  FrameView broken = frames[0];
+  broken.strides[1] = 10;
+  EXPECT_THROW(engine->preprocess_image(broken), Error);
 }
 
 TEST(Engine, CancelFromOnTokenReturnsTokensSoFar) {

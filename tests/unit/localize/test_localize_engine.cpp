@@ -27,17 +27,17 @@ std::filesystem::path tiny_model() {
 std::vector<vlm::TimedFrame> moving_square_clip(int frames, int width, int height, double fps) {
   std::vector<vlm::TimedFrame> clip;
   for (int i = 0; i < frames; ++i) {
-    auto image = std::make_shared<vlm::ImageRgb8>();
-    image->width = width;
-    image->height = height;
-    image->pixels.assign(static_cast<size_t>(width) * height * 3, 40);
+    vlm::ImageRgb8 image;
+    image.width = width;
+    image.height = height;
+    image.pixels.assign(static_cast<size_t>(width) * height * 3, 40);
     for (int y = height / 4; y < height / 2; ++y) {
       for (int x = i * 4 % (width / 2); x < i * 4 % (width / 2) + width / 4; ++x) {
-        uint8_t* p = image->pixels.data() + (static_cast<size_t>(y) * width + x) * 3;
+        uint8_t* p = image.pixels.data() + (static_cast<size_t>(y) * width + x) * 3;
         p[0] = 230, p[1] = 30, p[2] = 30;
       }
     }
-    clip.push_back({10.0 + i / fps, image});
+    clip.push_back({10.0 + i / fps, std::make_shared<const vlm::RawFrame>(std::move(image))});
   }
   return clip;
 }
@@ -49,7 +49,7 @@ double direct_score(vlm::Engine& engine, const vlm::Tokenizer& tokenizer,
   std::vector<vlm::ImageRgb8> frames;
   std::vector<int64_t> pts;
   for (const vlm::TimedFrame& f : clip) {
-    frames.push_back(*f.image);
+    frames.push_back(vlm::to_rgb8(f.pixels->view()));
     pts.push_back(std::llround(f.seconds * 1e9));
   }
   vlm::VideoSamplingOptions options;
