@@ -86,6 +86,16 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
       VLM_THROW(InvalidInput, "VLM_CUDA_ATTENTION=" << value << ": expected auto, simt or mma");
     }
   }
+  if (const char* gemv = std::getenv("VLM_CUDA_GEMV"); gemv != nullptr) {
+    const std::string value = gemv;
+    if (value == "ours") {
+      gemv_kernel_ = GemvKernel::Ours;
+    } else if (value == "cublaslt") {
+      gemv_kernel_ = GemvKernel::CublasLt;
+    } else if (value != "auto" && !value.empty()) {
+      VLM_THROW(InvalidInput, "VLM_CUDA_GEMV=" << value << ": expected auto, ours or cublaslt");
+    }
+  }
   VLM_CUDA_CHECK(cudaSetDevice(device_));
   // Creating the stream creates the context: a GPU held by another process in exclusive mode
   // fails here with cudaErrorDevicesUnavailable, reported as such by check.cpp.

@@ -10,11 +10,12 @@
 //   call throw at once.
 // The definitions are split by concern: backend_cuda.cpp (device, memory, transfers, registry),
 // backend_cuda_ops.cpp (the ops), backend_cuda_sample.cpp (token choice), backend_cuda_steps.cpp
-// (recorded steps: CUDA graphs).
+// (recorded steps: CUDA graphs), backend_cuda_gemv.cpp (GEMV or cuBLASLt for one-row matmuls).
 #pragma once
 
 #include <cuda_runtime_api.h>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -105,6 +106,21 @@ class CudaBackend final : public Backend {
   void set_attention_kernel(AttentionKernel kernel) { attention_kernel_ = kernel; }
   AttentionKernel attention_kernel() const { return attention_kernel_; }
 
+  // Beyond the interface: which kernel runs a matmul with one activation row (decode). Auto: the
+  // faster of our GEMV (kernels/gemv.cu) and cuBLASLt, measured once per weight shape when the
+  // weight is uploaded (backend_cuda_gemv.cpp); Ours / CublasLt force one. The environment's
+  // VLM_CUDA_GEMV=auto|ours|cublaslt sets it when the backend is created. Our kernel needs
+  // K % 8 == 0 and 16-byte aligned x and w; other calls always take cuBLASLt.
+  enum class GemvKernel { Auto, Ours, CublasLt };
+  void set_gemv_kernel(GemvKernel kernel) { gemv_kernel_ = kernel; }
+  GemvKernel gemv_kernel() const { return gemv_kernel_; }
+  struct GemvChoice {
+    float ours_ms = 0.0f, cublaslt_ms = 0.0f;  // per call, best of the rounds
+    bool ours_faster() const { return ours_ms < cublaslt_ms; }
+  };
+  // The measurements so far, by (N, K).
+  const std::map<std::pair<int64_t, int64_t>, GemvChoice>& gemv_choices() const { return gemv_choices_; }
+
   // residual += x, then y = rmsnorm(residual), in one kernel pass (vlm/backend.h).
   void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps,
                    Tensor& y) override;
@@ -137,6 +153,14 @@ class CudaBackend final : public Backend {
   void upload_weight_into(const Tensor& host, Tensor& device);
   // Counts the weight's bytes while it lives and adds its K-padded copy when that is on.
   Tensor register_weight(Tensor device);
+  // Our GEMV for an M = 1 matmul when it fits and is chosen; false (nothing done) otherwise.
+  bool gemv_fits(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
+                 int64_t k) const;
+  bool matmul_gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
+                   const MatmulShape& shape);
+  // Measures our GEMV against cuBLASLt at M = 1 for w's shape, once per shape (Auto mode, not
+  // while capturing).
+  void tune_gemv(const Tensor& w);
   // The K-padded GEMM when w has a padded copy; false (nothing done) otherwise.
   bool matmul_padded_k(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                        const MatmulShape& shape);
@@ -157,6 +181,8 @@ class CudaBackend final : public Backend {
   std::unique_ptr<GemmRunner> gemm_;
   bool pad_unaligned_k_ = false;
   AttentionKernel attention_kernel_ = AttentionKernel::Auto;
+  GemvKernel gemv_kernel_ = GemvKernel::Auto;
+  std::map<std::pair<int64_t, int64_t>, GemvChoice> gemv_choices_;
   std::shared_ptr<WeightRegistry> weights_ = std::make_shared<WeightRegistry>();
 };
 

@@ -11,6 +11,7 @@ namespace vlm::cuda {
 
 Tensor CudaBackend::register_weight(Tensor device) {
   if (device.numel() == 0) return device;
+  tune_gemv(device);  // decode's matmul kernel for this shape (Auto mode; backend_cuda_gemv.cpp)
   Tensor padded;
   const int64_t k = device.cols();
   if (pad_unaligned_k_ && device.shape().size() == 2 && device.dtype() == DType::BF16 &&

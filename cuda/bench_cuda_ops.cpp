@@ -6,7 +6,9 @@
 // - token choice at V = 151936 on the device against copy + host sampler (bench_sample), and
 //   GPU preprocessing of a 16-frame 1280x720 NV12 clip against the CPU path + upload;
 // - GEMM TFLOP/s through the backend (cuBLASLt plan) at the model's shapes, against classic
-//   cuBLAS (cublasGemmEx, its own algorithm choice) on the same operands;
+//   cuBLAS (cublasGemmEx, its own algorithm choice) on the same operands; at M = 1 (decode) also
+//   our GEMV kernel against cuBLASLt, as GB/s and a fraction of the measured HBM bandwidth, and
+//   what the backend's Auto mode chose (bench_gemv);
 // - attention TFLOP/s of the CUDA-core ("simt") and tensor-core ("mma") kernels on the same
 //   operands, with their ratio and max difference: ViT varlen (16 frames at 448²: 8192 rows in
 //   window segments of 64 and full 1024-row segments, 16 heads × 80) and causal GQA prefill
@@ -111,6 +113,34 @@ Tensor host_weight(int64_t rows, int64_t cols, uint32_t seed) {
     b = vlm::f32_to_bf16(0.05f * (static_cast<float>(state >> 8) / 8388608.0f - 1.0f));
   }
   return Tensor(bits->data(), DType::BF16, {rows, cols}, bits);
+}
+
+// Decode's matmuls (M = 1): our GEMV kernel and the backend's cuBLASLt plan forced in turn on the
+// same operands, with bias (the q/k/v case) and without, and the choice Auto measured at upload.
+void bench_gemv(CudaBackend& backend, const GemmShape& s, double hbm_gbps) {
+  // Uploaded like a checkpoint weight (Auto measures its shape then); a constant fill keeps the
+  // 7B lm_head's 0.5 G values cheap to make, and a GEMV's time does not depend on the values.
+  auto bits = std::make_shared<std::vector<uint16_t>>(static_cast<size_t>(s.n * s.k), vlm::f32_to_bf16(0.01f));
+  const Tensor w = backend.upload_weight(Tensor(bits->data(), DType::BF16, {s.n, s.k}, bits));
+  Tensor x = random_bf16(backend, {1, s.k}, 1.0f);
+  Tensor bias = random_bf16(backend, {s.n}, 0.1f);
+  Tensor y = backend.alloc(DType::BF16, {1, s.n});
+  const auto mode = backend.gemv_kernel();
+  backend.set_gemv_kernel(CudaBackend::GemvKernel::Ours);
+  const double ours = time_ms(backend, 200, [&] { backend.matmul(x, w, Tensor(), y); });
+  const double ours_bias = time_ms(backend, 200, [&] { backend.matmul(x, w, bias, y); });
+  backend.set_gemv_kernel(CudaBackend::GemvKernel::CublasLt);
+  const double lt = time_ms(backend, 200, [&] { backend.matmul(x, w, Tensor(), y); });
+  const double lt_bias = time_ms(backend, 200, [&] { backend.matmul(x, w, bias, y); });
+  backend.set_gemv_kernel(mode);
+  const auto choice = backend.gemv_choices().find({s.n, s.k});
+  const double bytes = 2.0 * static_cast<double>(s.n * s.k + s.k + s.n);
+  const auto gbps = [&](double ms) { return bytes / (ms * 1e-3) / 1e9; };
+  std::printf("gemv %-26s N=%6ld K=%5ld  ours %7.4f ms %6.0f GB/s = %.2f of HBM (bias %7.4f) | cuBLASLt "
+              "%7.4f ms %6.0f GB/s = %.2f (bias %7.4f) | lt/ours %.2f | auto chose %s\n",
+              s.name, static_cast<long>(s.n), static_cast<long>(s.k), ours, gbps(ours), gbps(ours) / hbm_gbps,
+              ours_bias, lt, gbps(lt), gbps(lt) / hbm_gbps, lt_bias, lt / ours,
+              choice == backend.gemv_choices().end() ? "-" : choice->second.ours_faster() ? "gemv" : "cuBLASLt");
 }
 
 // The ViT MLP's K = 3420 question (3B and 7B ViT: hidden 1280, intermediate 3420; M = patches of
@@ -336,6 +366,15 @@ int main() {
         {"ViT mlp down K=3420 (clip)", 8192, 1280, 3420}, {"ViT merger fc1", 2048, 5120, 5120},
     };
     for (const GemmShape& s : shapes) bench_gemm(backend, cublas, s);
+    for (const GemmShape& s : shapes) {
+      if (s.m == 1) bench_gemv(backend, s, hbm);
+    }
+    for (const GemmShape s : {GemmShape{"3B qkv joined decode", 1, 2560, 2048},
+                              GemmShape{"3B gate|up joined decode", 1, 22016, 2048},
+                              GemmShape{"7B qkv joined decode", 1, 4608, 3584},
+                              GemmShape{"7B gate|up joined decode", 1, 37888, 3584}}) {
+      bench_gemv(backend, s, hbm);
+    }
     cublasDestroy(cublas);
     bench_k_padding(backend);
     bench_sample(backend);

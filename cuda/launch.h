@@ -39,6 +39,11 @@ void launch_rope_append(bf16_bits* qkv, const float* cos, const float* sin, int 
                         int head_dim, bf16_bits* k_cache, bf16_bits* v_cache, int64_t capacity,
                         const int32_t* n_past_at, Stream stream);
 
+// y[n] = w[n, k] · x[k] (+ bias[n]) for one row of x (kernels/gemv.cu): bf16 in and out, f32
+// accumulation. k % 8 == 0 and x, w 16-byte aligned (the caller checks).
+void launch_gemv(const bf16_bits* x, const bf16_bits* w, const bf16_bits* bias, bf16_bits* y,
+                 int64_t n, int64_t k, Stream stream);
+
 // Elementwise (bf16 in and out, f32 math, rounded like PyTorch's bf16 ops).
 void launch_silu_mul(const bf16_bits* gate, const bf16_bits* up, bf16_bits* y, int64_t n,
                      Stream stream);

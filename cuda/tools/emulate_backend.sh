@@ -84,7 +84,8 @@ compile() {
 
 sources=()
 for f in "$out"/kernels/*.cpp; do sources+=("$f|-w"); done
-for f in backend_cuda backend_cuda_ops backend_cuda_sample backend_cuda_steps backend_cuda_weights check \
+for f in backend_cuda backend_cuda_ops backend_cuda_sample backend_cuda_steps backend_cuda_weights \
+         backend_cuda_gemv check \
          gemm_cublaslt memory_pool preprocess_cuda; do
   sources+=("$cuda_dir/$f.cpp|-Wall -Wextra -Wno-missing-field-initializers")
 done

@@ -1,6 +1,7 @@
 // Op-by-op parity of the CUDA backend against the CPU reference (test-backend-ops style) for the
-// dense and elementwise ops: matmul (+bias, odd and model shapes, sliced weights), rmsnorm and the
-// fused residual variant, rope, silu_mul, gelu, add, embedding, gather/copy rows, argmax.
+// dense and elementwise ops: matmul (+bias, odd and model shapes, sliced weights, one row through
+// our GEMV kernel or cuBLASLt), rmsnorm and the fused residual variant, rope, silu_mul, gelu, add,
+// embedding, gather/copy rows, argmax.
 // Sizes include sequence 1, 97 and 1025 rows. Tolerances (|gpu − cpu| ≤ rtol·|cpu| + atol·max|cpu|):
 // one output rounding to bf16 → rtol 2^-8; two roundings (rmsnorm, silu_mul) → rtol 2^-7; plus a
 // small atol for f32 summation-order differences. Row moves and argmax must be exact.
@@ -44,6 +45,47 @@ TEST(GpuOps, MatMulMatchesCpu) {
                  "matmul M=" + std::to_string(c.m) + " N=" + std::to_string(c.n) +
                      " K=" + std::to_string(c.k) + (c.bias ? " +bias" : ""));
   }
+}
+
+// One activation row (decode): our GEMV kernel and cuBLASLt forced in turn, and Auto (which measured
+// the shape at upload), each against the CPU, with and without bias; odd N, K a multiple of 8 but
+// not of the 256 a warp reads per step, K = 8, and a K that does not fit the kernel (3420: always
+// cuBLASLt). The two kernels agree with each other to within the CPU bound too.
+TEST(GpuOps, OneRowMatMulMatchesCpuWithEitherKernel) {
+  Backends b;
+  auto& cuda = dynamic_cast<cuda::CudaBackend&>(*b.gpu);
+  const MatMulCase cases[] = {{1, 97, 1032, true}, {1, 1025, 8, false}, {1, 2048, 2048, true},
+                              {1, 1, 264, false},  {1, 1280, 3420, true}, {1, 151, 11008, false}};
+  using Kernel = cuda::CudaBackend::GemvKernel;
+  uint32_t seed = 100;
+  for (const MatMulCase& c : cases) {
+    const auto x = random_bf16(static_cast<size_t>(c.k), seed++);
+    const auto w = random_bf16(static_cast<size_t>(c.n * c.k), seed++, -0.05f, 0.05f);
+    const auto bias = random_bf16(static_cast<size_t>(c.n), seed++);
+    Tensor cpu_y = b.cpu->alloc(DType::F32, {1, c.n});
+    b.cpu->matmul(b.cpu_act(x, {1, c.k}), b.cpu->upload_weight(host_bf16(w, {c.n, c.k})),
+                  c.bias ? b.cpu->upload_weight(host_bf16(bias, {c.n})) : Tensor(), cpu_y);
+    const std::vector<float> expected = b.cpu->to_host_f32(cpu_y);
+    cuda.set_gemv_kernel(Kernel::Auto);
+    const Tensor gpu_w = b.gpu->upload_weight(host_bf16(w, {c.n, c.k}));
+    const Tensor gpu_bias = c.bias ? b.gpu->upload_weight(host_bf16(bias, {c.n})) : Tensor();
+    const Tensor gpu_x = b.gpu_act(x, {1, c.k});
+    if (c.k % 8 == 0) {
+      EXPECT_EQ(cuda.gemv_choices().count({c.n, c.k}), 1u) << "Auto measured N=" << c.n << " K=" << c.k;
+    }
+    std::vector<std::vector<float>> results;
+    for (Kernel kernel : {Kernel::Ours, Kernel::CublasLt, Kernel::Auto}) {
+      cuda.set_gemv_kernel(kernel);
+      Tensor gpu_y = b.gpu->alloc(DType::BF16, {1, c.n});
+      b.gpu->matmul(gpu_x, gpu_w, gpu_bias, gpu_y);
+      results.push_back(b.gpu->to_host_f32(gpu_y));
+      expect_close(results.back(), expected, kBf16HalfUlp, 1e-3,
+                   std::string(kernel == Kernel::Ours ? "gemv" : kernel == Kernel::CublasLt ? "cuBLASLt" : "auto") +
+                       " M=1 N=" + std::to_string(c.n) + " K=" + std::to_string(c.k) + (c.bias ? " +bias" : ""));
+    }
+    expect_close(results[0], results[1], 2 * kBf16HalfUlp, 1e-3, "gemv vs cuBLASLt");
+  }
+  cuda.set_gemv_kernel(Kernel::Auto);
 }
 
 TEST(GpuOps, MatMulOnSlicedWeightRowsMatchesCpu) {
