@@ -1,5 +1,7 @@
 // CudaBackend's choice between cuBLASLt and our GEMV kernel (kernels/gemv.cu) for matmuls with one
-// activation row: the decode step's q/k/v, o, gate/up, down and lm_head. Which is faster depends
+// activation row: the decode step's q/k/v, o, gate/up, down and lm_head; and the fused one-row ops
+// (rmsnorm_matmul, matmul_add, silu_mul_matmul_add: one GEMV kernel each where the GEMV is chosen
+// for w's shape, else the base class's op sequence with cuBLASLt). Which is faster depends
 // on the shape, the GPU and the library version, so in Auto mode it is measured, once per weight
 // shape (N, K), when the weight is uploaded (never during a capture: a recorded decode step only
 // replays what was chosen before). Both candidates run interleaved on the backend's stream, 3
@@ -36,33 +38,103 @@ float time_calls(cudaStream_t stream, cudaEvent_t start, cudaEvent_t stop, F&& f
 
 }  // namespace
 
-bool CudaBackend::gemv_fits(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
-                            int64_t k) const {
-  return k % 8 == 0 && aligned16(x.data()) && aligned16(w.data()) &&
-         (reinterpret_cast<uintptr_t>(y.data()) % sizeof(bf16_bits) == 0) &&
-         (bias.empty() || reinterpret_cast<uintptr_t>(bias.data()) % sizeof(bf16_bits) == 0);
+bool CudaBackend::gemv_chosen(const Tensor& w) {
+  if (gemv_kernel_ == GemvKernel::CublasLt || w.rank() != 2 || w.dtype() != DType::BF16) return false;
+  const int64_t n = w.rows(), k = w.cols();
+  if (n == 0 || k == 0 || k % 8 != 0 || !aligned16(w.data())) return false;
+  if (gemv_kernel_ == GemvKernel::Ours) return true;
+  auto choice = gemv_choices_.find({n, k});
+  if (choice == gemv_choices_.end()) {
+    cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+    VLM_CUDA_CHECK(cudaStreamIsCapturing(stream_, &capturing));
+    if (capturing != cudaStreamCaptureStatusNone) return false;  // not measured: cuBLASLt
+    tune_gemv(w);
+    choice = gemv_choices_.find({n, k});
+  }
+  return choice != gemv_choices_.end() && choice->second.ours_faster();
 }
+
+namespace {
+
+const bf16_bits* bits(const Tensor& t) { return t.empty() ? nullptr : static_cast<const bf16_bits*>(t.data()); }
+bf16_bits* bits(Tensor& t) { return static_cast<bf16_bits*>(t.data()); }
+
+}  // namespace
 
 bool CudaBackend::matmul_gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                               const MatmulShape& shape) {
-  if (shape.m != 1 || gemv_kernel_ == GemvKernel::CublasLt) return false;
-  if (!gemv_fits(x, w, bias, y, shape.k)) return false;
-  if (gemv_kernel_ == GemvKernel::Auto) {
-    auto choice = gemv_choices_.find({shape.n, shape.k});
-    if (choice == gemv_choices_.end()) {
-      cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
-      VLM_CUDA_CHECK(cudaStreamIsCapturing(stream_, &capturing));
-      if (capturing != cudaStreamCaptureStatusNone) return false;  // not measured: cuBLASLt
-      tune_gemv(w);
-      choice = gemv_choices_.find({shape.n, shape.k});
-    }
-    if (choice == gemv_choices_.end() || !choice->second.ours_faster()) return false;
-  }
-  launch_gemv(static_cast<const bf16_bits*>(x.data()), static_cast<const bf16_bits*>(w.data()),
-              bias.empty() ? nullptr : static_cast<const bf16_bits*>(bias.data()),
-              static_cast<bf16_bits*>(y.data()), shape.n, shape.k, stream_);
+  if (shape.m != 1 || !aligned16(x.data()) || !gemv_chosen(w)) return false;
+  GemvArgs args;
+  args.x = bits(x);
+  args.w = bits(w);
+  args.bias = bits(bias);
+  args.y = bits(y);
+  args.n = shape.n;
+  args.k = shape.k;
+  launch_gemv(args, stream_);
   check_launch("matmul (gemv)");
   return true;
+}
+
+void CudaBackend::rmsnorm_matmul(const Tensor& x, const Tensor& norm_weight, float eps, const Tensor& w,
+                                 const Tensor& bias, Tensor& y) {
+  enter();
+  const MatmulShape shape = check_matmul_args(x, w, bias, y, kCudaDTypes);
+  check_norm_weight(norm_weight, shape.k, kCudaDTypes, "rmsnorm_matmul");
+  if (shape.m != 1 || shape.k > kGemvNormMaxK || !gemv_chosen(w)) {
+    Backend::rmsnorm_matmul(x, norm_weight, eps, w, bias, y);
+    return;
+  }
+  GemvArgs args;
+  args.prologue = GemvPrologue::RmsNorm;
+  args.x = bits(x);
+  args.norm_weight = bits(norm_weight);
+  args.eps = eps;
+  args.w = bits(w);
+  args.bias = bits(bias);
+  args.y = bits(y);
+  args.n = shape.n;
+  args.k = shape.k;
+  launch_gemv(args, stream_);
+  check_launch("rmsnorm_matmul (gemv)");
+}
+
+void CudaBackend::matmul_add(const Tensor& x, const Tensor& w, Tensor& residual) {
+  enter();
+  const MatmulShape shape = check_matmul_args(x, w, Tensor(), residual, kCudaDTypes);
+  if (shape.m != 1 || !aligned16(x.data()) || !gemv_chosen(w)) {
+    Backend::matmul_add(x, w, residual);
+    return;
+  }
+  GemvArgs args;
+  args.x = bits(x);
+  args.w = bits(w);
+  args.residual = bits(residual);
+  args.n = shape.n;
+  args.k = shape.k;
+  launch_gemv(args, stream_);
+  check_launch("matmul_add (gemv)");
+}
+
+void CudaBackend::silu_mul_matmul_add(const Tensor& gate_up, const Tensor& w, Tensor& residual) {
+  enter();
+  VLM_CHECK(gate_up.rank() == 2 && gate_up.rows() == 1 && gate_up.cols() % 2 == 0, InvalidInput,
+            "silu_mul_matmul_add: gate_up " << gate_up.describe() << " must be [1, 2K]");
+  const Tensor gate = gate_up.reshape({2, gate_up.cols() / 2}).slice_rows(0, 1);
+  const MatmulShape shape = check_matmul_args(gate, w, Tensor(), residual, kCudaDTypes);
+  if (shape.k > kGemvSiluMaxK || !gemv_chosen(w)) {
+    Backend::silu_mul_matmul_add(gate_up, w, residual);
+    return;
+  }
+  GemvArgs args;
+  args.prologue = GemvPrologue::SiluMul;
+  args.x = bits(gate_up);
+  args.w = bits(w);
+  args.residual = bits(residual);
+  args.n = shape.n;
+  args.k = shape.k;
+  launch_gemv(args, stream_);
+  check_launch("silu_mul_matmul_add (gemv)");
 }
 
 void CudaBackend::tune_gemv(const Tensor& w) {
@@ -80,10 +152,13 @@ void CudaBackend::tune_gemv(const Tensor& w) {
   GemvChoice choice;
   try {
     VLM_CUDA_CHECK(cudaEventCreate(&stop));
-    const auto ours = [&] {
-      launch_gemv(static_cast<const bf16_bits*>(x.data()), static_cast<const bf16_bits*>(w.data()),
-                  nullptr, static_cast<bf16_bits*>(y.data()), n, k, stream_);
-    };
+    GemvArgs args;
+    args.x = bits(x);
+    args.w = bits(w);
+    args.y = bits(y);
+    args.n = n;
+    args.k = k;
+    const auto ours = [&] { launch_gemv(args, stream_); };
     const auto library = [&] { gemm_->run(x.data(), w.data(), nullptr, y.data(), 1, n, k); };
     ours();  // warm-up: first launches, cuBLASLt's plan
     library();

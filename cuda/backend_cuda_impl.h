@@ -121,6 +121,13 @@ class CudaBackend final : public Backend {
   // The measurements so far, by (N, K).
   const std::map<std::pair<int64_t, int64_t>, GemvChoice>& gemv_choices() const { return gemv_choices_; }
 
+  // The fused one-row decode ops (vlm/backend.h) as one GEMV kernel each where gemv_chosen(w),
+  // else the base class's sequence (backend_cuda_gemv.cpp).
+  void rmsnorm_matmul(const Tensor& x, const Tensor& norm_weight, float eps, const Tensor& w,
+                      const Tensor& bias, Tensor& y) override;
+  void matmul_add(const Tensor& x, const Tensor& w, Tensor& residual) override;
+  void silu_mul_matmul_add(const Tensor& gate_up, const Tensor& w, Tensor& residual) override;
+
   // residual += x, then y = rmsnorm(residual), in one kernel pass (vlm/backend.h).
   void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps,
                    Tensor& y) override;
@@ -153,9 +160,10 @@ class CudaBackend final : public Backend {
   void upload_weight_into(const Tensor& host, Tensor& device);
   // Counts the weight's bytes while it lives and adds its K-padded copy when that is on.
   Tensor register_weight(Tensor device);
+  // Whether one-row matmuls with w run on our GEMV: it fits w (bf16, K % 8 == 0, 16-byte aligned)
+  // and is forced or measured faster (measuring w's shape now when Auto has not, unless capturing).
+  bool gemv_chosen(const Tensor& w);
   // Our GEMV for an M = 1 matmul when it fits and is chosen; false (nothing done) otherwise.
-  bool gemv_fits(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& y,
-                 int64_t k) const;
   bool matmul_gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                    const MatmulShape& shape);
   // Measures our GEMV against cuBLASLt at M = 1 for w's shape, once per shape (Auto mode, not

@@ -51,6 +51,25 @@ __device__ __forceinline__ float warp_max(float value) {
   return value;
 }
 
+// The sum of every thread's value over the block (blockDim.x a multiple of 32, at most 1024), in
+// every thread; `shared` holds 32 floats. rmsnorm.cu and gemv.cu's fused norm use it with the same
+// block size, so their sums agree bit for bit.
+__device__ __forceinline__ float block_sum(float value, float* shared) {
+  value = warp_sum(value);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) shared[warp] = value;
+  __syncthreads();
+  float total = 0.0f;
+  if (threadIdx.x < 32) {
+    total = threadIdx.x < blockDim.x / 32 ? shared[threadIdx.x] : 0.0f;
+    total = warp_sum(total);
+    if (threadIdx.x == 0) shared[0] = total;
+  }
+  __syncthreads();
+  total = shared[0];
+  return total;
+}
+
 // (value, index) order of an argmax, as the CPU backend and torch.argmax: the larger value, then
 // the smaller index (first index wins ties); NaN never beats a number.
 __device__ __forceinline__ bool argmax_better(float value, int32_t index, float best_value,

@@ -40,9 +40,24 @@ void launch_rope_append(bf16_bits* qkv, const float* cos, const float* sin, int 
                         const int32_t* n_past_at, Stream stream);
 
 // y[n] = w[n, k] · x[k] (+ bias[n]) for one row of x (kernels/gemv.cu): bf16 in and out, f32
-// accumulation. k % 8 == 0 and x, w 16-byte aligned (the caller checks).
-void launch_gemv(const bf16_bits* x, const bf16_bits* w, const bf16_bits* bias, bf16_bits* y,
-                 int64_t n, int64_t k, Stream stream);
+// accumulation, optionally with rmsnorm or silu·mul applied to x first and the product added into
+// a residual instead of stored. k % 8 == 0, w 16-byte aligned, and x too without a prologue; k at
+// most kGemvNormMaxK / kGemvSiluMaxK with those prologues (the caller checks).
+enum class GemvPrologue { None, RmsNorm, SiluMul };
+inline constexpr int64_t kGemvNormMaxK = 8192;    // hidden sizes up to 72B's (16 KB of shared memory)
+inline constexpr int64_t kGemvSiluMaxK = 20480;   // intermediate sizes up to 7B's 18944 (40 KB)
+struct GemvArgs {
+  const bf16_bits* x = nullptr;            // [k], or [2k] = gate | up for SiluMul
+  const bf16_bits* norm_weight = nullptr;  // [k] for RmsNorm
+  float eps = 0.0f;
+  const bf16_bits* w = nullptr;            // [n, k]
+  const bf16_bits* bias = nullptr;         // [n] or null
+  bf16_bits* y = nullptr;                  // [n], written when residual is null
+  bf16_bits* residual = nullptr;           // [n]: residual += bf16(product) instead
+  int64_t n = 0, k = 0;
+  GemvPrologue prologue = GemvPrologue::None;
+};
+void launch_gemv(const GemvArgs& args, Stream stream);
 
 // Elementwise (bf16 in and out, f32 math, rounded like PyTorch's bf16 ops).
 void launch_silu_mul(const bf16_bits* gate, const bf16_bits* up, bf16_bits* y, int64_t n,

@@ -1,10 +1,18 @@
-// y[n] = w[n, :] · x (+ bias[n]) for one activation row: the decode step's matmuls (M = 1), which
-// read every weight byte once and do 2 flops per byte, so their speed is the HBM bandwidth they
-// reach. One warp per weight row, 16-byte loads (8 bf16) of the row and of x (x is small and stays
-// in L1/L2), kUnroll loads in flight per lane before any math so each warp keeps several KB of
-// requests outstanding, f32 accumulation, a shuffle reduction, bias added in f32 and one bf16
-// rounding (cuBLASLt's bias epilogue does the same). Needs K % 8 == 0 and 16-byte aligned x and w
-// rows; CudaBackend falls back to cuBLASLt otherwise, and measures which is faster per shape.
+// One-row matmuls (the decode step's): y[n] = w[n, :] · x (+ bias[n]), which read every weight byte
+// once and do 2 flops per byte, so their speed is the HBM bandwidth they reach. One warp per weight
+// row, 16-byte loads (8 bf16) of the row and of x, kUnroll loads in flight per lane before any
+// math so each warp keeps several KB of requests outstanding, f32 accumulation, a shuffle
+// reduction, bias added in f32 and one bf16 rounding (cuBLASLt's bias epilogue does the same).
+// Fused variants take the small ops around a decode matmul into it, bit for bit what the separate
+// kernels compute:
+// - prologue RmsNorm: x is the residual stream; each block computes rmsnorm(x)·weight into shared
+//   memory first, with rmsnorm.cu's reduction (256 threads, same striding), so the normed row is
+//   the one the rmsnorm kernel would have written;
+// - prologue SiluMul: x is [gate | up]; each block stages silu(gate)·up as elementwise.cu rounds it;
+// - epilogue AddToResidual: residual[n] = bf16(residual[n] + bf16(product)), the o and down
+//   projections' residual add; each element is read and written by its own lane only.
+// Needs K % 8 == 0 and a 16-byte aligned w (and x without a prologue); CudaBackend falls back to
+// cuBLASLt and the separate kernels otherwise, and measures which of GEMV and cuBLASLt is faster.
 #include "../common.cuh"
 
 namespace vlm::cuda {
@@ -12,6 +20,7 @@ namespace vlm::cuda {
 namespace {
 
 constexpr int kWarpsPerBlock = 8;
+constexpr int kBlock = kWarpsPerBlock * 32;  // = rmsnorm.cu's block: the same sum order
 constexpr int kUnroll = 4;
 
 struct alignas(16) Pack8 {  // 8 bf16 as four 32-bit words
@@ -28,15 +37,44 @@ __device__ __forceinline__ float dot8(const Pack8& a, const Pack8& b, float acc)
   return acc;
 }
 
-__global__ void __launch_bounds__(kWarpsPerBlock * 32)
-    gemv_kernel(const bf16_bits* __restrict__ x, const bf16_bits* __restrict__ w,
-                const bf16_bits* __restrict__ bias, bf16_bits* __restrict__ y, int64_t n, int64_t k) {
+// Shared memory for the staged x row: none is needed without a prologue.
+template <GemvPrologue P>
+constexpr int64_t kStagedElems =
+    P == GemvPrologue::RmsNorm ? kGemvNormMaxK : P == GemvPrologue::SiluMul ? kGemvSiluMaxK : 8;
+
+template <GemvPrologue P, bool kAddToResidual>
+__global__ void __launch_bounds__(kBlock) gemv_kernel(GemvArgs a) {
+  __shared__ __align__(16) bf16_bits staged[kStagedElems<P>];
+  __shared__ float partial[32];
+  const Pack8* x_packs = reinterpret_cast<const Pack8*>(a.x);
+  if constexpr (P == GemvPrologue::RmsNorm) {
+    // Every thread of the block takes part (before any warp leaves).
+    float sum_sq = 0.0f;
+    for (int64_t i = threadIdx.x; i < a.k; i += blockDim.x) {
+      const float h = bf16_to_float(a.x[i]);
+      sum_sq += h * h;
+    }
+    const float inv_rms = rsqrtf(block_sum(sum_sq, partial) / static_cast<float>(a.k) + a.eps);
+    for (int64_t i = threadIdx.x; i < a.k; i += blockDim.x) {
+      const float normed = round_bf16(bf16_to_float(a.x[i]) * inv_rms);
+      staged[i] = float_to_bf16(normed * bf16_to_float(a.norm_weight[i]));
+    }
+    __syncthreads();
+    x_packs = reinterpret_cast<const Pack8*>(staged);
+  } else if constexpr (P == GemvPrologue::SiluMul) {
+    for (int64_t i = threadIdx.x; i < a.k; i += blockDim.x) {
+      const float g = bf16_to_float(a.x[i]);
+      const float silu = round_bf16(g / (1.0f + expf(-g)));
+      staged[i] = float_to_bf16(silu * bf16_to_float(a.x[a.k + i]));
+    }
+    __syncthreads();
+    x_packs = reinterpret_cast<const Pack8*>(staged);
+  }
   const int lane = threadIdx.x % 32;
   const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
-  if (row >= n) return;  // the whole warp: every lane has the same row
-  const Pack8* w_row = reinterpret_cast<const Pack8*>(w + row * k);
-  const Pack8* x_packs = reinterpret_cast<const Pack8*>(x);
-  const int64_t packs = k / 8;
+  if (row >= a.n) return;  // the whole warp: every lane has the same row
+  const Pack8* w_row = reinterpret_cast<const Pack8*>(a.w + row * a.k);
+  const int64_t packs = a.k / 8;
   float acc = 0.0f;
   int64_t p = lane;
   for (; p + 32 * (kUnroll - 1) < packs; p += 32 * kUnroll) {
@@ -50,18 +88,33 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   for (; p < packs; p += 32) acc = dot8(w_row[p], x_packs[p], acc);
   acc = warp_sum(acc);
   if (lane == 0) {
-    if (bias != nullptr) acc += bf16_to_float(bias[row]);
-    y[row] = float_to_bf16(acc);
+    if (a.bias != nullptr) acc += bf16_to_float(a.bias[row]);
+    if constexpr (kAddToResidual) {
+      a.residual[row] = float_to_bf16(bf16_to_float(a.residual[row]) + round_bf16(acc));
+    } else {
+      a.y[row] = float_to_bf16(acc);
+    }
+  }
+}
+
+template <GemvPrologue P>
+void launch_with(const GemvArgs& args, Stream stream) {
+  const unsigned int blocks = static_cast<unsigned int>((args.n + kWarpsPerBlock - 1) / kWarpsPerBlock);
+  if (args.residual != nullptr) {
+    gemv_kernel<P, true><<<blocks, kBlock, 0, stream>>>(args);
+  } else {
+    gemv_kernel<P, false><<<blocks, kBlock, 0, stream>>>(args);
   }
 }
 
 }  // namespace
 
-void launch_gemv(const bf16_bits* x, const bf16_bits* w, const bf16_bits* bias, bf16_bits* y,
-                 int64_t n, int64_t k, Stream stream) {
-  const int64_t blocks = (n + kWarpsPerBlock - 1) / kWarpsPerBlock;
-  gemv_kernel<<<static_cast<unsigned int>(blocks), kWarpsPerBlock * 32, 0, stream>>>(x, w, bias, y,
-                                                                                    n, k);
+void launch_gemv(const GemvArgs& args, Stream stream) {
+  switch (args.prologue) {
+    case GemvPrologue::None: launch_with<GemvPrologue::None>(args, stream); break;
+    case GemvPrologue::RmsNorm: launch_with<GemvPrologue::RmsNorm>(args, stream); break;
+    case GemvPrologue::SiluMul: launch_with<GemvPrologue::SiluMul>(args, stream); break;
+  }
 }
 
 }  // namespace vlm::cuda

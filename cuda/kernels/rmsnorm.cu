@@ -9,22 +9,6 @@ namespace {
 
 constexpr int kBlock = 256;
 
-__device__ float block_sum(float value, float* shared) {
-  value = warp_sum(value);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) shared[warp] = value;
-  __syncthreads();
-  float total = 0.0f;
-  if (threadIdx.x < 32) {
-    total = threadIdx.x < blockDim.x / 32 ? shared[threadIdx.x] : 0.0f;
-    total = warp_sum(total);
-    if (threadIdx.x == 0) shared[0] = total;
-  }
-  __syncthreads();
-  total = shared[0];
-  return total;
-}
-
 __global__ void rmsnorm_kernel(const bf16_bits* x, bf16_bits* residual, const bf16_bits* weight,
                                bf16_bits* y, int64_t dim, float eps) {
   __shared__ float shared[32];

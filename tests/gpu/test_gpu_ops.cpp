@@ -88,6 +88,76 @@ TEST(GpuOps, OneRowMatMulMatchesCpuWithEitherKernel) {
   cuda.set_gemv_kernel(Kernel::Auto);
 }
 
+// The fused one-row decode ops are bit for bit the op sequences they replace on the same backend
+// (the GEMV kernel with its norm / silu·mul prologue and residual epilogue against rmsnorm, silu_mul,
+// matmul and add run separately), with our GEMV forced and with cuBLASLt forced (the fallback), and
+// within the bf16 bound of the CPU's fused defaults. K beyond the staged limits falls back.
+TEST(GpuOps, FusedOneRowOpsAreTheirOpSequences) {
+  Backends b;
+  auto& cuda = dynamic_cast<cuda::CudaBackend&>(*b.gpu);
+  using Kernel = cuda::CudaBackend::GemvKernel;
+  struct Case {
+    int64_t n, k;
+  };
+  const Case cases[] = {{97, 1032}, {2048, 2048}, {33, 8200}, {1, 264}};
+  uint32_t seed = 300;
+  for (const Case& c : cases) {
+    const std::string name = "N=" + std::to_string(c.n) + " K=" + std::to_string(c.k);
+    const auto x = random_bf16(static_cast<size_t>(c.k), seed++);
+    const auto x2 = random_bf16(static_cast<size_t>(2 * c.k), seed++, -4.0f, 4.0f);
+    const auto gamma = random_bf16(static_cast<size_t>(c.k), seed++, 0.5f, 1.5f);
+    const auto w = random_bf16(static_cast<size_t>(c.n * c.k), seed++, -0.05f, 0.05f);
+    const auto bias = random_bf16(static_cast<size_t>(c.n), seed++);
+    const auto residual = random_bf16(static_cast<size_t>(c.n), seed++, -8.0f, 8.0f);
+    const Tensor gw = b.gpu->upload_weight(host_bf16(w, {c.n, c.k}));
+    const Tensor gbias = b.gpu->upload_weight(host_bf16(bias, {c.n}));
+    const Tensor ggamma = b.gpu->upload_weight(host_bf16(gamma, {c.k}));
+    const Tensor gx = b.gpu_act(x, {1, c.k}), gx2 = b.gpu_act(x2, {1, 2 * c.k});
+    // The CPU's defaults (f32 activations): the reference the bf16 results must stay near.
+    Tensor cpu_norm_y = b.cpu->alloc(DType::F32, {1, c.n});
+    Tensor cpu_res1 = b.cpu_act(residual, {1, c.n}), cpu_res2 = b.cpu_act(residual, {1, c.n});
+    const Tensor cw = b.cpu->upload_weight(host_bf16(w, {c.n, c.k}));
+    b.cpu->rmsnorm_matmul(b.cpu_act(x, {1, c.k}), b.cpu->upload_weight(host_bf16(gamma, {c.k})), 1e-6f, cw,
+                          b.cpu->upload_weight(host_bf16(bias, {c.n})), cpu_norm_y);
+    b.cpu->matmul_add(b.cpu_act(x, {1, c.k}), cw, cpu_res1);
+    b.cpu->silu_mul_matmul_add(b.cpu_act(x2, {1, 2 * c.k}), cw, cpu_res2);
+    for (Kernel kernel : {Kernel::Ours, Kernel::CublasLt}) {
+      cuda.set_gemv_kernel(kernel);
+      const std::string label = std::string(kernel == Kernel::Ours ? "gemv " : "cuBLASLt ") + name;
+      // rmsnorm_matmul against rmsnorm, then matmul.
+      Tensor fused_y = b.gpu->alloc(DType::BF16, {1, c.n}), normed = b.gpu->alloc(DType::BF16, {1, c.k});
+      Tensor seq_y = b.gpu->alloc(DType::BF16, {1, c.n});
+      b.gpu->rmsnorm_matmul(gx, ggamma, 1e-6f, gw, gbias, fused_y);
+      b.gpu->rmsnorm(gx, ggamma, 1e-6f, normed);
+      b.gpu->matmul(normed, gw, gbias, seq_y);
+      EXPECT_EQ(b.gpu->to_host_f32(fused_y), b.gpu->to_host_f32(seq_y)) << "rmsnorm_matmul " << label;
+      expect_close(b.gpu->to_host_f32(fused_y), b.cpu->to_host_f32(cpu_norm_y), 2 * kBf16HalfUlp, 2e-3,
+                   "rmsnorm_matmul " + label);
+      // matmul_add against matmul, then add.
+      Tensor fused_res = b.gpu_act(residual, {1, c.n}), seq_res = b.gpu_act(residual, {1, c.n});
+      Tensor product = b.gpu->alloc(DType::BF16, {1, c.n});
+      b.gpu->matmul_add(gx, gw, fused_res);
+      b.gpu->matmul(gx, gw, Tensor(), product);
+      b.gpu->add(seq_res, product, seq_res);
+      EXPECT_EQ(b.gpu->to_host_f32(fused_res), b.gpu->to_host_f32(seq_res)) << "matmul_add " << label;
+      expect_close(b.gpu->to_host_f32(fused_res), b.cpu->to_host_f32(cpu_res1), 2 * kBf16HalfUlp, 2e-3,
+                   "matmul_add " + label);
+      // silu_mul_matmul_add against silu_mul, matmul, add.
+      Tensor fused_res2 = b.gpu_act(residual, {1, c.n}), seq_res2 = b.gpu_act(residual, {1, c.n});
+      Tensor act = b.gpu->alloc(DType::BF16, {1, c.k});
+      const Tensor halves = gx2.reshape({2, c.k});
+      b.gpu->silu_mul_matmul_add(gx2, gw, fused_res2);
+      b.gpu->silu_mul(halves.slice_rows(0, 1), halves.slice_rows(1, 1), act);
+      b.gpu->matmul(act, gw, Tensor(), product);
+      b.gpu->add(seq_res2, product, seq_res2);
+      EXPECT_EQ(b.gpu->to_host_f32(fused_res2), b.gpu->to_host_f32(seq_res2)) << "silu_mul_matmul_add " << label;
+      expect_close(b.gpu->to_host_f32(fused_res2), b.cpu->to_host_f32(cpu_res2), 3 * kBf16HalfUlp, 2e-3,
+                   "silu_mul_matmul_add " + label);
+    }
+  }
+  cuda.set_gemv_kernel(Kernel::Auto);
+}
+
 TEST(GpuOps, MatMulOnSlicedWeightRowsMatchesCpu) {
   // The ViT splits its fused qkv weight with slice_rows (pointer offsets into one upload).
   Backends b;

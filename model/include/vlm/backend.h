@@ -111,6 +111,23 @@ class Backend {
   // rmsnorm(). y must not alias x or residual.
   virtual void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps,
                            Tensor& y);
+
+  // ---- fused one-row ops of the decode step (optional) ----
+  // Each is exactly the sequence of ops its comment names, rounded the same way, and that
+  // sequence is the default (backend_fused.cpp; it allocates its intermediates). CUDA runs each as
+  // one GEMV kernel when its GEMV is chosen for w's shape, which takes the norm, silu·mul and
+  // residual add kernels out of the recorded decode step (x of one row; other calls take the
+  // default). w is [N, K]; y and residual are [rows, N].
+  // y = matmul(rmsnorm(x, norm_weight, eps), w, bias).
+  virtual void rmsnorm_matmul(const Tensor& x, const Tensor& norm_weight, float eps, const Tensor& w,
+                              const Tensor& bias, Tensor& y);
+  // residual = residual + matmul(x, w): the product rounded to the activation dtype first, then
+  // the sum (as matmul into a tensor, then add()).
+  virtual void matmul_add(const Tensor& x, const Tensor& w, Tensor& residual);
+  // residual = residual + matmul(silu(gate)·up, w), gate and up the halves of gate_up [1, 2K]
+  // (silu_mul, matmul, add).
+  virtual void silu_mul_matmul_add(const Tensor& gate_up, const Tensor& w, Tensor& residual);
+
   // y[i] = table[ids[i]]; table [V, D] in any weight dtype, y [n, D] activations.
   virtual void embedding(const Tensor& table, std::span<const int32_t> ids, Tensor& y) = 0;
   // y[i] = x[index[i]] for whole rows (rows() of x and y may differ).

@@ -1,7 +1,8 @@
 // TextDecoder::decode: one generated token as a recorded step (Backend::record, a CUDA graph on
-// the GPU). A decode step is the same ~10 ops per layer every token (residual adds are already
-// fused into the norms: add_rmsnorm); launched one by one from the host, their launch costs exceed
-// their run time at batch 1, so the step is recorded once into persistent tensors and replayed.
+// the GPU). A decode step is the same few ops per layer every token (norm+q/k/v, rope+append,
+// attention, o+residual, norm+gate/up, silu·mul+down+residual: the fused one-row ops of
+// vlm/backend.h); launched one by one from the host, their launch costs exceed their run time at
+// batch 1, so the step is recorded once into persistent tensors and replayed.
 // What changes per token lives in small device tensors written before each replay (the id, the
 // cache position, the rope row), and the ops that use them read them when they run
 // (embedding_at, rope_append_at, attention_causal_at). Where the backend joined q/k/v and gate/up
@@ -22,7 +23,7 @@ namespace vlm {
 struct DecodeStep {
   Tensor ids, n_past;     // I32 [1]: the token id, its cache position
   Tensor cos, sin;        // F32 [1, head_dim]
-  Tensor x, normed, qkv, attn, proj, gate_up, final_normed, logits;
+  Tensor x, normed, qkv, attn, gate_up, logits;  // x: the residual stream
   std::unique_ptr<RecordedSteps> recording;
 };
 
@@ -56,36 +57,34 @@ void TextDecoder::Impl::run_step_ops(DecodeStep& s) {
   Tensor gate = halves.slice_rows(0, 1);
   Tensor up = halves.slice_rows(1, 1);
 
+  // s.x is the residual stream: each norm feeds its matmul (rmsnorm_matmul) and each output
+  // projection adds into s.x (matmul_add, silu_mul_matmul_add). The same ops as forward()'s
+  // add_rmsnorm / matmul / silu_mul sequence, in the same order and rounding (vlm/backend.h);
+  // CUDA runs each as one GEMV kernel.
   b.embedding_at(m.weights.embed_tokens, s.ids, s.x);
   for (size_t li = 0; li < m.weights.layers.size(); ++li) {
     const TextLayerWeights& w = m.weights.layers[li];
-    if (li == 0) {  // residual adds fused with the next norm, as in forward()
-      b.rmsnorm(s.x, w.input_norm, c.rms_norm_eps, s.normed);
-    } else {
-      b.add_rmsnorm(s.proj, s.x, w.input_norm, c.rms_norm_eps, s.normed);
-    }
     if (!w.qkv_w.empty()) {
-      b.matmul(s.normed, w.qkv_w, w.qkv_b, s.qkv);
+      b.rmsnorm_matmul(s.x, w.input_norm, c.rms_norm_eps, w.qkv_w, w.qkv_b, s.qkv);
     } else {
+      b.rmsnorm(s.x, w.input_norm, c.rms_norm_eps, s.normed);
       b.matmul(s.normed, w.q_w, w.q_b, q);
       b.matmul(s.normed, w.k_w, w.k_b, k);
       b.matmul(s.normed, w.v_w, w.v_b, v);
     }
     b.rope_append_at(s.qkv, s.cos, s.sin, m.k_cache[li], m.v_cache[li], s.n_past);
     b.attention_causal_at(q3, m.k_cache[li], m.v_cache[li], s.n_past, scale, s.attn);
-    b.matmul(s.attn.reshape({1, nh * hd}), w.o_w, Tensor(), s.proj);
-    b.add_rmsnorm(s.proj, s.x, w.post_norm, c.rms_norm_eps, s.normed);
+    b.matmul_add(s.attn.reshape({1, nh * hd}), w.o_w, s.x);
     if (!w.gate_up_w.empty()) {
-      b.matmul(s.normed, w.gate_up_w, Tensor(), s.gate_up);
+      b.rmsnorm_matmul(s.x, w.post_norm, c.rms_norm_eps, w.gate_up_w, Tensor(), s.gate_up);
     } else {
+      b.rmsnorm(s.x, w.post_norm, c.rms_norm_eps, s.normed);
       b.matmul(s.normed, w.gate_w, Tensor(), gate);
       b.matmul(s.normed, w.up_w, Tensor(), up);
     }
-    b.silu_mul(gate, up, gate);
-    b.matmul(gate, w.down_w, Tensor(), s.proj);
+    b.silu_mul_matmul_add(s.gate_up, w.down_w, s.x);
   }
-  b.add_rmsnorm(s.proj, s.x, m.weights.final_norm, c.rms_norm_eps, s.final_normed);
-  b.matmul(s.final_normed, m.weights.lm_head, Tensor(), s.logits);
+  b.rmsnorm_matmul(s.x, m.weights.final_norm, c.rms_norm_eps, m.weights.lm_head, Tensor(), s.logits);
 }
 
 std::unique_ptr<DecodeStep, DecodeStepDeleter> TextDecoder::Impl::make_step() {
@@ -107,9 +106,7 @@ std::unique_ptr<DecodeStep, DecodeStepDeleter> TextDecoder::Impl::make_step() {
   s->normed = b.alloc(act, {1, H});
   s->qkv = b.alloc(act, {1, (nh + 2 * nkv) * hd});
   s->attn = b.alloc(act, {1, nh, hd});
-  s->proj = b.alloc(act, {1, H});
   s->gate_up = b.alloc(act, {1, 2 * F});
-  s->final_normed = b.alloc(act, {1, H});
   s->logits = b.alloc(act, {1, static_cast<int64_t>(c.vocab_size)});
   DecodeStep* raw = s.get();
   s->recording = b.record([this, raw] { run_step_ops(*raw); });
