@@ -32,6 +32,6 @@ g++ "${flags[@]}" -I"$work/fake" -I"$work" -I"$cuda_dir" -I"$repo_dir/model/incl
 pre="$repo_dir/model/src/preprocess"
 g++ "${flags[@]}" -I"$work/fake" -I"$work" -I"$cuda_dir" -I"$repo_dir/model/include" -I"$repo_dir/model/src" \
   "$here/emu/emu_preprocess_test.cpp" "$work/kernels/preprocess.cpp" "$pre/resize_bicubic.cpp" \
-  "$pre/patchify.cpp" "$pre/smart_resize.cpp" "$pre/video.cpp" "$pre/image_convert.cpp" \
+  "$pre/patchify.cpp" "$pre/smart_resize.cpp" "$pre/video.cpp" "$pre/image_convert.cpp" "$pre/raw_frame.cpp" \
   "$repo_dir/model/src/core/error.cpp" -o "$work/emu_preprocess_test"
 "$work/emu_preprocess_test"
