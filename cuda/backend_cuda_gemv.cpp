@@ -38,41 +38,43 @@ float time_calls(cudaStream_t stream, cudaEvent_t start, cudaEvent_t stop, F&& f
 
 }  // namespace
 
-bool CudaBackend::gemv_chosen(const Tensor& w) {
-  if (gemv_kernel_ == GemvKernel::CublasLt || w.rank() != 2 || w.dtype() != DType::BF16) return false;
-  const int64_t n = w.rows(), k = w.cols();
-  if (n == 0 || k == 0 || k % 8 != 0 || !aligned16(w.data())) return false;
-  if (gemv_kernel_ == GemvKernel::Ours) return true;
-  auto choice = gemv_choices_.find({n, k});
-  if (choice == gemv_choices_.end()) {
-    cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
-    VLM_CUDA_CHECK(cudaStreamIsCapturing(stream_, &capturing));
-    if (capturing != cudaStreamCaptureStatusNone) return false;  // not measured: cuBLASLt
-    tune_gemv(w);
-    choice = gemv_choices_.find({n, k});
-  }
-  return choice != gemv_choices_.end() && choice->second.ours_faster();
-}
-
 namespace {
+
+// What the kernel needs of w: bf16 [N, K] with K % 8 == 0, rows 16-byte aligned.
+bool gemv_fits(const Tensor& w) {
+  return w.rank() == 2 && w.dtype() == DType::BF16 && w.rows() > 0 && w.cols() > 0 &&
+         w.cols() % 8 == 0 && aligned16(w.data());
+}
 
 const bf16_bits* bits(const Tensor& t) { return t.empty() ? nullptr : static_cast<const bf16_bits*>(t.data()); }
 bf16_bits* bits(Tensor& t) { return static_cast<bf16_bits*>(t.data()); }
 
 }  // namespace
 
+bool CudaBackend::capturing() const {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  VLM_CUDA_CHECK(cudaStreamIsCapturing(stream_, &status));
+  return status != cudaStreamCaptureStatusNone;
+}
+
+bool CudaBackend::gemv_chosen(const Tensor& w) {
+  if (gemv_kernel_ == GemvKernel::CublasLt || !gemv_fits(w)) return false;
+  if (gemv_kernel_ == GemvKernel::Ours) return true;
+  tune_gemv(w);  // once per shape; not while capturing (then the shape stays on cuBLASLt)
+  const auto choice = gemv_choices_.find({w.rows(), w.cols()});
+  return choice != gemv_choices_.end() && choice->second.ours_faster();
+}
+
+void CudaBackend::run_gemv(const GemvArgs& args, const char* op) {
+  launch_gemv(args, stream_);
+  check_launch(op);
+}
+
 bool CudaBackend::matmul_gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                               const MatmulShape& shape) {
   if (shape.m != 1 || !aligned16(x.data()) || !gemv_chosen(w)) return false;
-  GemvArgs args;
-  args.x = bits(x);
-  args.w = bits(w);
-  args.bias = bits(bias);
-  args.y = bits(y);
-  args.n = shape.n;
-  args.k = shape.k;
-  launch_gemv(args, stream_);
-  check_launch("matmul (gemv)");
+  run_gemv({.x = bits(x), .w = bits(w), .bias = bits(bias), .y = bits(y), .n = shape.n, .k = shape.k},
+           "matmul (gemv)");
   return true;
 }
 
@@ -85,18 +87,9 @@ void CudaBackend::rmsnorm_matmul(const Tensor& x, const Tensor& norm_weight, flo
     Backend::rmsnorm_matmul(x, norm_weight, eps, w, bias, y);
     return;
   }
-  GemvArgs args;
-  args.prologue = GemvPrologue::RmsNorm;
-  args.x = bits(x);
-  args.norm_weight = bits(norm_weight);
-  args.eps = eps;
-  args.w = bits(w);
-  args.bias = bits(bias);
-  args.y = bits(y);
-  args.n = shape.n;
-  args.k = shape.k;
-  launch_gemv(args, stream_);
-  check_launch("rmsnorm_matmul (gemv)");
+  run_gemv({.x = bits(x), .norm_weight = bits(norm_weight), .eps = eps, .w = bits(w), .bias = bits(bias),
+            .y = bits(y), .n = shape.n, .k = shape.k, .prologue = GemvPrologue::RmsNorm},
+           "rmsnorm_matmul (gemv)");
 }
 
 void CudaBackend::matmul_add(const Tensor& x, const Tensor& w, Tensor& residual) {
@@ -106,14 +99,8 @@ void CudaBackend::matmul_add(const Tensor& x, const Tensor& w, Tensor& residual)
     Backend::matmul_add(x, w, residual);
     return;
   }
-  GemvArgs args;
-  args.x = bits(x);
-  args.w = bits(w);
-  args.residual = bits(residual);
-  args.n = shape.n;
-  args.k = shape.k;
-  launch_gemv(args, stream_);
-  check_launch("matmul_add (gemv)");
+  run_gemv({.x = bits(x), .w = bits(w), .residual = bits(residual), .n = shape.n, .k = shape.k},
+           "matmul_add (gemv)");
 }
 
 void CudaBackend::silu_mul_matmul_add(const Tensor& gate_up, const Tensor& w, Tensor& residual) {
@@ -126,24 +113,15 @@ void CudaBackend::silu_mul_matmul_add(const Tensor& gate_up, const Tensor& w, Te
     Backend::silu_mul_matmul_add(gate_up, w, residual);
     return;
   }
-  GemvArgs args;
-  args.prologue = GemvPrologue::SiluMul;
-  args.x = bits(gate_up);
-  args.w = bits(w);
-  args.residual = bits(residual);
-  args.n = shape.n;
-  args.k = shape.k;
-  launch_gemv(args, stream_);
-  check_launch("silu_mul_matmul_add (gemv)");
+  run_gemv({.x = bits(gate_up), .w = bits(w), .residual = bits(residual), .n = shape.n, .k = shape.k,
+            .prologue = GemvPrologue::SiluMul},
+           "silu_mul_matmul_add (gemv)");
 }
 
 void CudaBackend::tune_gemv(const Tensor& w) {
-  if (gemv_kernel_ != GemvKernel::Auto || w.shape().size() != 2 || w.dtype() != DType::BF16) return;
+  if (gemv_kernel_ != GemvKernel::Auto || !gemv_fits(w)) return;
   const int64_t n = w.rows(), k = w.cols();
-  if (n == 0 || k == 0 || k % 8 != 0 || !aligned16(w.data()) || gemv_choices_.count({n, k}) != 0) return;
-  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
-  VLM_CUDA_CHECK(cudaStreamIsCapturing(stream_, &capturing));
-  if (capturing != cudaStreamCaptureStatusNone) return;
+  if (gemv_choices_.count({n, k}) != 0 || capturing()) return;
   Tensor x = alloc(DType::BF16, {1, k});
   Tensor y = alloc(DType::BF16, {1, n});
   VLM_CUDA_CHECK(cudaMemsetAsync(x.data(), 0, x.nbytes(), stream_));
@@ -152,12 +130,7 @@ void CudaBackend::tune_gemv(const Tensor& w) {
   GemvChoice choice;
   try {
     VLM_CUDA_CHECK(cudaEventCreate(&stop));
-    GemvArgs args;
-    args.x = bits(x);
-    args.w = bits(w);
-    args.y = bits(y);
-    args.n = n;
-    args.k = k;
+    const GemvArgs args{.x = bits(x), .w = bits(w), .y = bits(y), .n = n, .k = k};
     const auto ours = [&] { launch_gemv(args, stream_); };
     const auto library = [&] { gemm_->run(x.data(), w.data(), nullptr, y.data(), 1, n, k); };
     ours();  // warm-up: first launches, cuBLASLt's plan

@@ -163,6 +163,10 @@ class CudaBackend final : public Backend {
   // Whether one-row matmuls with w run on our GEMV: it fits w (bf16, K % 8 == 0, 16-byte aligned)
   // and is forced or measured faster (measuring w's shape now when Auto has not, unless capturing).
   bool gemv_chosen(const Tensor& w);
+  // launch_gemv on this stream, then check_launch(op).
+  void run_gemv(const GemvArgs& args, const char* op);
+  // Whether the stream is being captured into a graph (nothing may be timed or synchronised).
+  bool capturing() const;
   // Our GEMV for an M = 1 matmul when it fits and is chosen; false (nothing done) otherwise.
   bool matmul_gemv(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
                    const MatmulShape& shape);

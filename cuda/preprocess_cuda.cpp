@@ -20,8 +20,6 @@ namespace vlm::cuda {
 
 namespace {
 
-void check_frame(const FrameView& frame) { detail::check_frame(frame, "preprocess_cuda"); }
-
 // Host bytes (rows of row_bytes at `stride`) → a packed device buffer.
 void upload_rows(CudaBackend& backend, const uint8_t* src, int64_t stride, int64_t row_bytes,
                  int64_t rows, void* dst) {
@@ -31,9 +29,9 @@ void upload_rows(CudaBackend& backend, const uint8_t* src, int64_t stride, int64
                                    backend.stream()));
 }
 
-// The frame as packed RGB8 [height, width·3] on the device.
+// The frame (checked by the caller: detail::check_frame) as packed RGB8 [height, width·3] on the
+// device.
 Tensor frame_to_device_rgb(CudaBackend& backend, const FrameView& frame) {
-  check_frame(frame);  // size, planes and strides
   const int64_t w = frame.width, h = frame.height;
   Tensor rgb = backend.alloc(DType::U8, {h, w * 3});
   if (frame.format == PixelFormat::RGB) {
@@ -148,7 +146,7 @@ DeviceVisionInput preprocess_image_cuda(CudaBackend& backend, const FrameView& f
                                         int64_t max_pixels, DType out_dtype) {
   VLM_CHECK(config.resample == 3, Unsupported,
             "preprocessor_config: resample " << config.resample << " is not bicubic (3)");
-  check_frame(frame);
+  detail::check_frame(frame, "preprocess_image_cuda");
   const auto chain = image_resize_chain(frame.height, frame.width, config, min_pixels, max_pixels);
   Tensor rgb = resize_chain(backend, frame_to_device_rgb(backend, frame), frame.width,
                             frame.height, chain);
@@ -173,7 +171,7 @@ DeviceVisionInput preprocess_video_cuda(CudaBackend& backend, std::span<const Fr
             "preprocessor_config: resample " << config.resample << " is not bicubic (3)");
   const FrameView& first = frames.front();
   for (size_t i = 0; i < frames.size(); ++i) {
-    check_frame(frames[i]);
+    detail::check_frame(frames[i], "preprocess_video_cuda");
     VLM_CHECK(frames[i].width == first.width && frames[i].height == first.height, InvalidInput,
               "preprocess_video_cuda: frame " << i << " is " << frames[i].width << "x"
                                               << frames[i].height << ", frame 0 is "
