@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <initializer_list>
+#include <string_view>
 
 #include "backend_cuda.h"
 #include "backend_cuda_impl.h"
@@ -30,6 +32,22 @@ int parse_device_index(const std::string& device) {
   VLM_CHECK(index >= 0, InvalidInput,
             "device '" << device << "' is not one of cuda, cuda:N (N a device index)");
   return index;
+}
+
+// The environment variable `name` as the index of one of `choices`; unset or empty is choices[0]
+// (the default), anything else is InvalidInput naming the variable and the choices.
+size_t env_choice(const char* name, std::initializer_list<std::string_view> choices) {
+  const char* set = std::getenv(name);
+  if (set == nullptr || *set == '\0') return 0;
+  const std::string_view value = set;
+  std::string expected;
+  size_t index = 0;
+  for (std::string_view choice : choices) {
+    if (choice == value) return index;
+    expected += (index == 0 ? "" : index + 1 == choices.size() ? " or " : ", ") + std::string(choice);
+    ++index;
+  }
+  VLM_THROW(InvalidInput, name << "=" << value << ": expected " << expected);
 }
 
 }  // namespace
@@ -76,33 +94,17 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
             "cuda:" << device_ << " (" << prop.name << ") has compute capability " << prop.major
                     << "." << prop.minor << "; the CUDA backend needs 8.0 or newer (bf16)");
   sm_count_ = prop.multiProcessorCount;
-  if (const char* attention = std::getenv("VLM_CUDA_ATTENTION"); attention != nullptr) {
-    const std::string value = attention;
-    if (value == "simt") {
-      attention_kernel_ = AttentionKernel::Simt;
-    } else if (value == "mma") {
-      attention_kernel_ = AttentionKernel::Mma;
-    } else if (value != "auto" && !value.empty()) {
-      VLM_THROW(InvalidInput, "VLM_CUDA_ATTENTION=" << value << ": expected auto, simt or mma");
-    }
-  }
-  if (const char* gemv = std::getenv("VLM_CUDA_GEMV"); gemv != nullptr) {
-    const std::string value = gemv;
-    if (value == "ours") {
-      gemv_kernel_ = GemvKernel::Ours;
-    } else if (value == "cublaslt") {
-      gemv_kernel_ = GemvKernel::CublasLt;
-    } else if (value != "auto" && !value.empty()) {
-      VLM_THROW(InvalidInput, "VLM_CUDA_GEMV=" << value << ": expected auto, ours or cublaslt");
-    }
-  }
+  constexpr AttentionKernel kAttentionKernels[] = {AttentionKernel::Auto, AttentionKernel::Simt,
+                                                   AttentionKernel::Mma};
+  attention_kernel_ = kAttentionKernels[env_choice("VLM_CUDA_ATTENTION", {"auto", "simt", "mma"})];
+  constexpr GemvKernel kGemvKernels[] = {GemvKernel::Auto, GemvKernel::Ours, GemvKernel::CublasLt};
+  gemv_kernel_ = kGemvKernels[env_choice("VLM_CUDA_GEMV", {"auto", "ours", "cublaslt"})];
+  pad_widths_ = env_choice("VLM_CUDA_PAD_K", {"1", "0"}) == 0;
   VLM_CUDA_CHECK(cudaSetDevice(device_));
   // Creating the stream creates the context: a GPU held by another process in exclusive mode
   // fails here with cudaErrorDevicesUnavailable, reported as such by check.cpp.
   VLM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   pool_ = std::make_shared<DevicePool>(device_);
-  const char* pad_k = std::getenv("VLM_CUDA_PAD_K");
-  pad_unaligned_k_ = pad_k != nullptr && std::string(pad_k) == "1";
   try {
     gemm_ = std::make_unique<GemmRunner>(stream_, *pool_);
   } catch (...) {

@@ -20,7 +20,6 @@
 #include <mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "gemm_cublaslt.h"
@@ -87,14 +86,12 @@ class CudaBackend final : public Backend {
   // Pool figures and the live bytes of uploaded weights (backend_cuda_weights.cpp).
   BackendMemoryStats memory_stats() const override;
 
-  // Beyond the interface: the ViT MLP's K = 3420 question (issue 5). When on, every 2-D weight
-  // uploaded afterwards whose row length K is not a multiple of 8 also gets a copy padded with zero
-  // columns to the next multiple (+0.1% of the weights for 3420 → 3424), and a matmul with such a
-  // weight runs as a K-padded GEMM on a zero-padded copy of x (one strided device copy), so
-  // cuBLASLt can use its 16-byte-aligned kernels. Off by default; VLM_CUDA_PAD_K=1 in the
-  // environment turns it on. Whether it pays is for bench_cuda_ops to show on a GPU.
-  void set_pad_unaligned_k(bool on) { pad_unaligned_k_ = on; }
-  bool pad_unaligned_k() const { return pad_unaligned_k_; }
+  // 8 (16 bytes of bf16: cuBLASLt's aligned kernels) unless turned off, then 1. The ViT MLP's
+  // 3420 becomes 3424 at load time (+0.1% of its weights); bench_cuda_ops' "ViT MLP K=3420" lines
+  // time the GEMMs both ways. VLM_CUDA_PAD_K=0 in the environment turns it off (an A/B of
+  // `vlm bench --device cuda`); set_pad_widths applies to models loaded afterwards.
+  int64_t matmul_width_multiple() const override { return pad_widths_ ? 8 : 1; }
+  void set_pad_widths(bool on) { pad_widths_ = on; }
 
   // Beyond the interface: which attention kernel runs (A/B on a GPU, bench_cuda_ops). Auto: the
   // tensor-core kernel (kernels/attention_mma.cu) for attention_varlen and for attention_causal
@@ -158,7 +155,7 @@ class CudaBackend final : public Backend {
   Tensor upload_weight_data(const Tensor& host);
   // host's values into `device` (same element count; BF16 for float hosts, else host's dtype).
   void upload_weight_into(const Tensor& host, Tensor& device);
-  // Counts the weight's bytes while it lives and adds its K-padded copy when that is on.
+  // Counts the weight's bytes while it lives (and measures the GEMV for its shape).
   Tensor register_weight(Tensor device);
   // Whether one-row matmuls with w run on our GEMV: it fits w (bf16, K % 8 == 0, 16-byte aligned)
   // and is forced or measured faster (measuring w's shape now when Auto has not, unless capturing).
@@ -173,16 +170,11 @@ class CudaBackend final : public Backend {
   // Measures our GEMV against cuBLASLt at M = 1 for w's shape, once per shape (Auto mode, not
   // while capturing).
   void tune_gemv(const Tensor& w);
-  // The K-padded GEMM when w has a padded copy; false (nothing done) otherwise.
-  bool matmul_padded_k(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y,
-                       const MatmulShape& shape);
 
-  // Live weight bytes and padded copies, shared with the weights' owners (tensors may outlive
-  // the backend).
+  // Live weight bytes, shared with the weights' owners (tensors may outlive the backend).
   struct WeightRegistry {
     std::mutex mutex;
     int64_t live_bytes = 0;
-    std::unordered_map<const void*, Tensor> padded;  // weight data -> [N, K rounded up to 8]
   };
 
   int device_ = 0;
@@ -191,7 +183,7 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   std::shared_ptr<DevicePool> pool_;
   std::unique_ptr<GemmRunner> gemm_;
-  bool pad_unaligned_k_ = false;
+  bool pad_widths_ = true;
   AttentionKernel attention_kernel_ = AttentionKernel::Auto;
   GemvKernel gemv_kernel_ = GemvKernel::Auto;
   std::map<std::pair<int64_t, int64_t>, GemvChoice> gemv_choices_;

@@ -35,7 +35,6 @@ void CudaBackend::matmul(const Tensor& x, const Tensor& w, const Tensor& bias, T
   if (M == 0 || N == 0) return;
   VLM_CHECK(K > 0, InvalidInput, "matmul: x " << x.describe() << " has no columns");
   if (matmul_gemv(x, w, bias, y, shape)) return;  // one row (decode), where our kernel is faster
-  if (K % 8 != 0 && matmul_padded_k(x, w, bias, y, shape)) return;
   gemm_->run(x.data(), w.data(), bias.empty() ? nullptr : bias.data(), y.data(), M, N, K);
 }
 

@@ -1,8 +1,8 @@
 // bench_cuda_ops: kernel figures of the CUDA backend on the GPU it runs on (issue 5's "kernel
 // figures"), each against a reference measured in the same run:
 // - HBM bandwidth: a large device-to-device copy (bytes read + written per second);
-// - the ViT MLP's K = 3420: unaligned against 3424-aligned GEMMs and the backend's optional
-//   K-padded path, at M = 1024 … 16384 (bench_k_padding; decides whether to pad);
+// - the ViT MLP's K = 3420: unaligned against 3424-aligned GEMMs (the layout the vision encoder
+//   loads on this backend), at M = 1024 … 16384 (bench_k_padding: what the padding gains);
 // - token choice at V = 151936 on the device against copy + host sampler (bench_sample), and
 //   GPU preprocessing of a 16-frame 1280x720 NV12 clip against the CPU path + upload;
 // - GEMM TFLOP/s through the backend (cuBLASLt plan) at the model's shapes, against classic
@@ -104,17 +104,6 @@ void bench_gemm(CudaBackend& backend, cublasHandle_t cublas, const GemmShape& s)
               flop / (ref * 1e-3) / 1e12, ref / ours);
 }
 
-// A host BF16 weight (what a bf16 checkpoint view looks like) with random values.
-Tensor host_weight(int64_t rows, int64_t cols, uint32_t seed) {
-  auto bits = std::make_shared<std::vector<uint16_t>>(static_cast<size_t>(rows * cols));
-  uint32_t state = seed;
-  for (uint16_t& b : *bits) {
-    state = state * 1664525u + 1013904223u;
-    b = vlm::f32_to_bf16(0.05f * (static_cast<float>(state >> 8) / 8388608.0f - 1.0f));
-  }
-  return Tensor(bits->data(), DType::BF16, {rows, cols}, bits);
-}
-
 // Decode's matmuls (M = 1): our GEMV kernel and the backend's cuBLASLt plan forced in turn on the
 // same operands, with bias (the q/k/v case) and without, and the choice Auto measured at upload.
 void bench_gemv(CudaBackend& backend, const GemmShape& s, double hbm_gbps) {
@@ -143,19 +132,17 @@ void bench_gemv(CudaBackend& backend, const GemmShape& s, double hbm_gbps) {
               choice == backend.gemv_choices().end() ? "-" : choice->second.ours_faster() ? "gemv" : "cuBLASLt");
 }
 
-// The ViT MLP's K = 3420 question (3B and 7B ViT: hidden 1280, intermediate 3420; M = patches of
-// one clip/image, 1024 … 16384): the down projection [M,3420]·[1280,3420]ᵀ as it is (unaligned),
-// at K = 3424 (operands already padded: what padding at load time + a padded activation layout
-// would run), and through the backend's optional padded path (set_pad_unaligned_k: padded weight
-// copy, x copied into a zero-padded scratch per call); and its transpose, the gate/up projections
-// [M,1280]·[3420,1280]ᵀ, at N = 3420 against N = 3424. All with the bias epilogue, as in the model.
+// The ViT MLP's K = 3420 (3B and 7B ViT: hidden 1280, intermediate 3420; M = patches of one
+// clip/image, 1024 … 16384): the down projection [M,3420]·[1280,3420]ᵀ as the checkpoint has it
+// (unaligned rows) against K = 3424, what the vision encoder runs on this backend (its MLP width
+// padded with zeros at load time: matmul_width_multiple() = 8, VLM_CUDA_PAD_K=0 turns it off); and
+// its transpose, the gate/up projections [M,1280]·[3420,1280]ᵀ, at N = 3420 against N = 3424. All
+// with the bias epilogue, as in the model.
 void bench_k_padding(CudaBackend& backend) {
   const int64_t hidden = 1280, inter = 3420, inter_padded = 3424;
-  std::printf("ViT MLP K=3420: unaligned vs aligned (3424) GEMMs; ratio > 1 = aligned faster\n");
-  const bool was_on = backend.pad_unaligned_k();
-  backend.set_pad_unaligned_k(true);
-  const Tensor w_down_padded_path = backend.upload_weight(host_weight(hidden, inter, 7));
-  backend.set_pad_unaligned_k(was_on);
+  std::printf("ViT MLP K=3420: unaligned vs aligned (3424, the padded layout the encoder loads: %s) "
+              "GEMMs; ratio > 1 = aligned faster\n",
+              backend.matmul_width_multiple() == 8 ? "on" : "off");
   const Tensor bias_hidden = random_bf16(backend, {hidden}, 0.1f);
   const Tensor bias_inter = random_bf16(backend, {inter}, 0.1f);
   const Tensor bias_inter_padded = random_bf16(backend, {inter_padded}, 0.1f);
@@ -173,18 +160,15 @@ void bench_k_padding(CudaBackend& backend) {
     const double down = time_ms(backend, 20, [&] { backend.matmul(x, w_down, bias_hidden, y); });
     const double down_aligned =
         time_ms(backend, 20, [&] { backend.matmul(x_aligned, w_down_aligned, bias_hidden, y); });
-    const double down_padded_path =
-        time_ms(backend, 20, [&] { backend.matmul(x, w_down_padded_path, bias_hidden, y); });
     const double up = time_ms(backend, 20, [&] { backend.matmul(x_hidden, w_up, bias_inter, y_inter); });
     const double up_aligned = time_ms(backend, 20, [&] {
       backend.matmul(x_hidden, w_up_aligned, bias_inter_padded, y_inter_aligned);
     });
     const double flop = 2.0 * static_cast<double>(m) * hidden * inter;
-    std::printf("  M=%5ld down K=3420 %7.3f ms (%6.1f TFLOP/s) | K=3424 %7.3f ms ratio %.2f | padded "
-                "path %7.3f ms ratio %.2f || up/gate N=3420 %7.3f ms | N=3424 %7.3f ms ratio %.2f\n",
+    std::printf("  M=%5ld down K=3420 %7.3f ms (%6.1f TFLOP/s) | K=3424 %7.3f ms ratio %.2f || "
+                "up/gate N=3420 %7.3f ms | N=3424 %7.3f ms ratio %.2f\n",
                 static_cast<long>(m), down, flop / (down * 1e-3) / 1e12, down_aligned,
-                down / down_aligned, down_padded_path, down / down_padded_path, up, up_aligned,
-                up / up_aligned);
+                down / down_aligned, up, up_aligned, up / up_aligned);
   }
 }
 

@@ -22,7 +22,7 @@
 # (bytes), GTEST_FILTER_EXTRA (appended to every program's negative filter), JOBS (default 2),
 # EMU_PROGRAMS (space-separated labels to run: cuda_registry cuda_registry_no_device gpu_ops
 # gpu_attention gpu_engine vlm_bench bench_localize; default all), VLM_EMU_STATS=1 (allocation
-# figures at exit), VLM_CUDA_PAD_K=1 (the backend's K-padded GEMM path).
+# figures at exit), VLM_CUDA_PAD_K=0 (the vision MLP loaded unpadded, as the checkpoint has it).
 # The whole body is one compound command, parsed before it runs: editing this file during a run
 # cannot derail the run.
 {

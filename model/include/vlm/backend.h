@@ -46,7 +46,7 @@ struct SampleParams {
 // none (the CPU backend: weights are memory-mapped, activations are ordinary heap memory).
 struct BackendMemoryStats {
   bool available = false;
-  int64_t weight_bytes = 0;       // live tensors made by upload_weight (incl. any padded copies)
+  int64_t weight_bytes = 0;       // live tensors made by upload_weight
   int64_t in_use_bytes = 0;       // device bytes held by live tensors (and the backend's scratch)
   int64_t peak_in_use_bytes = 0;  // the maximum of in_use_bytes so far
   int64_t cached_bytes = 0;       // freed bytes the backend keeps for reuse (still held)
@@ -67,6 +67,12 @@ class Backend {
   // Whether `op` is implemented for weights (or inputs) of `dtype`; like ggml's supports_op.
   virtual bool supports(Op op, DType dtype) const = 0;
   virtual DType activation_dtype() const = 0;
+
+  // Inner widths a model owns and may choose (the vision MLP's intermediate: 3420 in every
+  // Qwen2.5-VL size) are zero-padded to a multiple of this when the weights are loaded, so that
+  // the backend's matmuls see aligned rows (exact: zero weight rows and bias give zero columns,
+  // silu(0)·0 = 0, and zero weight columns add nothing). 1: no preference (the CPU backend).
+  virtual int64_t matmul_width_multiple() const { return 1; }
 
   // ---- memory ----
   // Uninitialised device tensor.

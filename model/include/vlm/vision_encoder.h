@@ -27,9 +27,16 @@ WindowIndex compute_window_index(std::span<const GridThw> grids, int window_merg
 // Full-attention segments: one per temporal group of each item (spec §5.4), in patches.
 std::vector<int32_t> full_attention_cu_seqlens(std::span<const GridThw> grids);
 
+struct VisionEncoderOptions {
+  // The MLP's intermediate width is zero-padded to a multiple of this at load time (exact; see
+  // Backend::matmul_width_multiple). 0: the backend's preference; 1: never padded.
+  int64_t mlp_width_multiple = 0;
+};
+
 class VisionEncoder {
  public:
-  VisionEncoder(const ModelConfig& config, const Checkpoint& checkpoint, Backend& backend);
+  VisionEncoder(const ModelConfig& config, const Checkpoint& checkpoint, Backend& backend,
+                VisionEncoderOptions options = {});
   ~VisionEncoder();
   VisionEncoder(const VisionEncoder&) = delete;
   VisionEncoder& operator=(const VisionEncoder&) = delete;

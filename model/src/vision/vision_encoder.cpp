@@ -7,7 +7,8 @@
 // bounded by max_chunk_patches, not by the length of a video. Because of the shared scratch, one
 // encoder runs one encode() at a time (the engine serialises requests).
 //
-// Data flow for N patches (U = N/4 merge units), C = hidden, I = intermediate:
+// Data flow for N patches (U = N/4 merge units), C = hidden, I = intermediate (zero-padded to the
+// backend's matmul_width_multiple at load time: exact, and aligned rows for a GPU's GEMMs):
 //   pixels [N,1176] -matmul-> [N,C] -gather units by window_index-> x
 //   32 × { x += proj(attn(rope(q,k), v; window or frame segments)); x += down(silu(gate)·up) }
 //   ln_q -> view [U,4C] -> fc1 -> GELU -> fc2 [U,out] -gather by argsort(window_index)-> output
@@ -47,12 +48,15 @@ class Scratch {
 }  // namespace
 
 struct VisionEncoder::Impl {
-  Impl(const ModelConfig& model_config, const Checkpoint& checkpoint, Backend& backend_ref)
+  Impl(const ModelConfig& model_config, const Checkpoint& checkpoint, Backend& backend_ref,
+       const VisionEncoderOptions& options)
       : config(model_config.vision), backend(backend_ref) {
     VLM_CHECK(model_config.family == ModelFamily::Qwen2_5VL, Unsupported,
               "vision encoder: only the Qwen2.5-VL encoder is implemented (Qwen2-VL's LayerNorm "
               "encoder needs a layernorm op the backends do not have)");
-    weights = load_vision_weights(config, checkpoint, backend);
+    const int64_t multiple = options.mlp_width_multiple != 0 ? options.mlp_width_multiple
+                                                             : backend.matmul_width_multiple();
+    weights = load_vision_weights(config, checkpoint, backend, multiple);
     act = backend.activation_dtype();
   }
 
@@ -80,7 +84,7 @@ struct VisionEncoder::Impl {
 void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, std::span<const int32_t> segments,
                                     int64_t n, const Tensor& cos, const Tensor& sin) {
   const int64_t c = config.hidden_size;
-  const int64_t inter = config.intermediate_size;
+  const int64_t mlp_width = weights.mlp_width;  // intermediate_size, maybe zero-padded
   const int64_t heads = config.num_heads;
   const int64_t head_dim = config.head_dim();
   Tensor x = x_buf.view(backend, act, n, c);
@@ -112,8 +116,8 @@ void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, std::span<const
   backend.rmsnorm(x, w.norm2, kVisionNormEps, normed);
   for (int64_t row0 = 0; row0 < n; row0 += block_rows) {
     const int64_t rows = std::min(block_rows, n - row0);
-    Tensor gate = gate_buf.view(backend, act, rows, inter);
-    Tensor up = up_buf.view(backend, act, rows, inter);
+    Tensor gate = gate_buf.view(backend, act, rows, mlp_width);
+    Tensor up = up_buf.view(backend, act, rows, mlp_width);
     const Tensor normed_rows = normed.slice_rows(row0, rows);
     Tensor out_rows = tmp.slice_rows(row0, rows);
     backend.matmul(normed_rows, w.gate_weight, w.gate_bias, gate);
@@ -240,8 +244,8 @@ void VisionEncoder::Impl::encode_chunk(const Tensor& pixels, std::span<const Gri
 }
 
 VisionEncoder::VisionEncoder(const ModelConfig& config, const Checkpoint& checkpoint,
-                             Backend& backend)
-    : impl_(std::make_unique<Impl>(config, checkpoint, backend)) {}
+                             Backend& backend, VisionEncoderOptions options)
+    : impl_(std::make_unique<Impl>(config, checkpoint, backend, options)) {}
 
 VisionEncoder::~VisionEncoder() = default;
 

@@ -1,9 +1,12 @@
 // Loading of the vision encoder's weights (see vision_weights.h). Shapes come from the config, not
 // from the file: a checkpoint that disagrees with its config.json is refused with both shapes named,
 // instead of silently running with the file's shapes. Validation finishes before any upload so a
-// device backend never holds half a model.
+// device backend never holds half a model. The MLP may be widened with zeros on the host before its
+// upload (mlp_width_multiple), so a device backend gets aligned GEMM rows without per-call copies.
 #include "vision/vision_weights.h"
 
+#include <cstddef>
+#include <cstring>
 #include <set>
 #include <sstream>
 #include <string>
@@ -16,14 +19,32 @@ namespace vlm {
 
 namespace {
 
+// `host` (rank 1 or 2) inside a zero-filled host tensor of `shape` (each dim >= host's), at the
+// origin. All-zero bits are +0 in F32, F16 and BF16.
+Tensor zero_padded(const Tensor& host, const std::vector<int64_t>& shape) {
+  const int64_t rows = host.rank() == 1 ? 1 : host.rows(), cols = host.cols();
+  const int64_t padded_cols = shape.back();
+  const size_t element = dtype_size(host.dtype());
+  const size_t count = static_cast<size_t>(shape.size() == 1 ? shape[0] : shape[0] * shape[1]);
+  auto bytes = std::make_shared<std::vector<std::byte>>(count * element);
+  const auto* src = static_cast<const std::byte*>(host.data());
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(bytes->data() + static_cast<size_t>(r * padded_cols) * element,
+                src + static_cast<size_t>(r * cols) * element, static_cast<size_t>(cols) * element);
+  }
+  return Tensor(bytes->data(), host.dtype(), shape, bytes);
+}
+
 class WeightCollector {
  public:
   WeightCollector(const Checkpoint& checkpoint, Backend& backend)
       : checkpoint_(checkpoint), backend_(backend) {}
 
-  // Validates `name` against `shape`; records where the uploaded tensor must go.
+  // Validates `name` against `shape`; records where the uploaded tensor must go, seen as
+  // `view_shape` or zero-padded to `padded_shape` (when given).
   void want(const std::string& name, std::vector<int64_t> shape, Tensor* destination,
-            Op op = Op::MatMul, std::vector<int64_t> view_shape = {}) {
+            Op op = Op::MatMul, std::vector<int64_t> view_shape = {},
+            std::vector<int64_t> padded_shape = {}) {
     if (!checkpoint_.contains(name)) {
       VLM_THROW(NotFound, "vision encoder: tensor '" << name << "' is missing from the checkpoint in "
                                                       << checkpoint_.dir().string());
@@ -42,7 +63,8 @@ class WeightCollector {
     VLM_CHECK(backend_.supports(op, dtype), Unsupported,
               "vision encoder: backend " << backend_.name() << " has no " << dtype_name(dtype)
                                          << " weights (tensor '" << name << "')");
-    pending_.push_back({name, std::move(view_shape), destination});
+    if (padded_shape == shape) padded_shape.clear();
+    pending_.push_back({name, std::move(view_shape), std::move(padded_shape), destination});
   }
 
   // Tensors under visual. that no rule asked for: a checkpoint deeper or wider than its config
@@ -67,6 +89,7 @@ class WeightCollector {
     for (Pending& p : pending_) {
       Tensor host = checkpoint_.tensor(p.name);
       if (!p.view_shape.empty()) host = host.reshape(p.view_shape);
+      if (!p.padded_shape.empty()) host = zero_padded(host, p.padded_shape);
       *p.destination = backend_.upload_weight(host);
     }
     pending_.clear();
@@ -76,6 +99,7 @@ class WeightCollector {
   struct Pending {
     std::string name;
     std::vector<int64_t> view_shape;
+    std::vector<int64_t> padded_shape;
     Tensor* destination;
   };
   const Checkpoint& checkpoint_;
@@ -118,14 +142,19 @@ void validate_vision_config(const VisionConfig& config) {
 }
 
 VisionWeights load_vision_weights(const VisionConfig& config, const Checkpoint& checkpoint,
-                                  Backend& backend) {
+                                  Backend& backend, int64_t mlp_width_multiple) {
   validate_vision_config(config);
+  VLM_CHECK(mlp_width_multiple >= 1 && mlp_width_multiple <= 4096, InvalidInput,
+            "vision encoder: MLP width multiple " << mlp_width_multiple
+                                                  << " must be between 1 and 4096");
   const int64_t c = config.hidden_size;
   const int64_t inter = config.intermediate_size;
+  const int64_t width = (inter + mlp_width_multiple - 1) / mlp_width_multiple * mlp_width_multiple;
   const int64_t merged = c * config.spatial_merge_size * config.spatial_merge_size;
   const int64_t out = config.out_hidden_size;
 
   VisionWeights weights;
+  weights.mlp_width = width;
   weights.blocks.resize(static_cast<size_t>(config.depth));
   WeightCollector collect(checkpoint, backend);
   collect.want("visual.patch_embed.proj.weight",
@@ -141,11 +170,11 @@ VisionWeights load_vision_weights(const VisionConfig& config, const Checkpoint& 
     collect.want(p + "attn.qkv.bias", {3 * c}, &b.qkv_bias);
     collect.want(p + "attn.proj.weight", {c, c}, &b.proj_weight);
     collect.want(p + "attn.proj.bias", {c}, &b.proj_bias);
-    collect.want(p + "mlp.gate_proj.weight", {inter, c}, &b.gate_weight);
-    collect.want(p + "mlp.gate_proj.bias", {inter}, &b.gate_bias);
-    collect.want(p + "mlp.up_proj.weight", {inter, c}, &b.up_weight);
-    collect.want(p + "mlp.up_proj.bias", {inter}, &b.up_bias);
-    collect.want(p + "mlp.down_proj.weight", {c, inter}, &b.down_weight);
+    collect.want(p + "mlp.gate_proj.weight", {inter, c}, &b.gate_weight, Op::MatMul, {}, {width, c});
+    collect.want(p + "mlp.gate_proj.bias", {inter}, &b.gate_bias, Op::MatMul, {}, {width});
+    collect.want(p + "mlp.up_proj.weight", {inter, c}, &b.up_weight, Op::MatMul, {}, {width, c});
+    collect.want(p + "mlp.up_proj.bias", {inter}, &b.up_bias, Op::MatMul, {}, {width});
+    collect.want(p + "mlp.down_proj.weight", {c, inter}, &b.down_weight, Op::MatMul, {}, {c, width});
     collect.want(p + "mlp.down_proj.bias", {c}, &b.down_bias);
   }
   collect.want("visual.merger.ln_q.weight", {c}, &weights.merger_norm, Op::RmsNorm);

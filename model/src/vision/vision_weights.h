@@ -16,14 +16,17 @@ struct VisionBlockWeights {
   Tensor norm1, norm2;               // [C]
   Tensor qkv_weight, qkv_bias;       // [3C, C], [3C]
   Tensor proj_weight, proj_bias;     // [C, C], [C]
-  Tensor gate_weight, gate_bias;     // [I, C], [I]
-  Tensor up_weight, up_bias;         // [I, C], [I]
-  Tensor down_weight, down_bias;     // [C, I], [C]
+  Tensor gate_weight, gate_bias;     // [W, C], [W]   W = VisionWeights::mlp_width
+  Tensor up_weight, up_bias;         // [W, C], [W]
+  Tensor down_weight, down_bias;     // [C, W], [C]
 };
 
 struct VisionWeights {
   Tensor patch_embed;                // [C, in_ch·t·p·p]: the Conv3d kernel seen as a matrix
   std::vector<VisionBlockWeights> blocks;
+  // The MLP's width as uploaded: intermediate_size, or that rounded up to the requested multiple
+  // with zero rows (gate/up and their biases) and zero columns (down) beyond intermediate_size.
+  int64_t mlp_width = 0;
   Tensor merger_norm;                // ln_q [C]
   Tensor merger_fc1_weight, merger_fc1_bias;  // [C·m², C·m²], [C·m²]
   Tensor merger_fc2_weight, merger_fc2_bias;  // [out, C·m²], [out]
@@ -37,7 +40,8 @@ void validate_vision_config(const VisionConfig& config);
 
 // Loads and validates every Qwen2.5-VL vision tensor. A missing tensor throws NotFound and a wrong
 // shape or dtype throws InvalidModel, both naming the tensor; nothing is uploaded before all passed.
+// The MLP is padded to a multiple of `mlp_width_multiple` (>= 1; InvalidInput otherwise).
 VisionWeights load_vision_weights(const VisionConfig& config, const Checkpoint& checkpoint,
-                                  Backend& backend);
+                                  Backend& backend, int64_t mlp_width_multiple = 1);
 
 }  // namespace vlm

@@ -1,7 +1,7 @@
 // The vision encoder on a small random checkpoint against the independent naive forward pass of
 // synthetic_vision.cpp (double precision, mask-based windows, no permutation), plus the loader's
-// refusals (missing tensor, wrong shape, unsupported family) and call-level behaviour (batching,
-// buffer reuse, cancellation, input checks). Parity with the HF reference is in test_vision_fixtures.
+// refusals (missing tensor, wrong shape, unsupported family), the zero-padded MLP width a device
+// backend asks for, and call-level behaviour (batching, buffer reuse, cancellation, input checks). Parity with the HF reference is in test_vision_fixtures.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "synthetic_vision.h"
+#include "vision/vision_weights.h"
 #include "vlm/backend.h"
 #include "vlm/checkpoint.h"
 #include "vlm/error.h"
@@ -152,6 +153,57 @@ TEST_F(SyntheticEncoder, ChunkedEncodingMatchesNaiveReference) {
     EXPECT_LT(relative_to_peak(got, want), 1e-5) << "budget " << budget;
   }
   EXPECT_THROW(encoder.set_max_chunk_patches(0), Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(SyntheticEncoder, MlpWidthPaddedWithZerosGivesTheSameOutput) {
+  // intermediate_size 40 padded to 48 (16), 42 (7) or kept (8, 40): zero gate/up rows and biases,
+  // zero down columns. The output must stay the naive reference's and the unpadded encoder's (only
+  // the matmul's summation blocking may differ); the padding must be zeros.
+  const ModelConfig config = test::tiny_vision_config();
+  ASSERT_EQ(config.vision.intermediate_size, 40);
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::BF16, 17);
+  const auto dir = test::fresh_temp_dir("padded");
+  test::write_checkpoint(dir, weights, DType::BF16);
+  Checkpoint checkpoint = Checkpoint::open(dir);
+  const std::vector<float> pixels = test::random_pixels(kMixedGrids, patch_dim(config.vision), 18);
+  const std::vector<double> want = test::naive_vision_forward(config.vision, weights, pixels, kMixedGrids);
+  VisionEncoder plain(config, checkpoint, *backend_, VisionEncoderOptions{.mlp_width_multiple = 1});
+  const std::vector<float> unpadded = backend_->to_host_f32(plain.encode(pixels, kMixedGrids));
+  const std::vector<double> unpadded_d(unpadded.begin(), unpadded.end());
+  for (int64_t multiple : {16, 7, 8, 40}) {
+    VisionEncoder encoder(config, checkpoint, *backend_, VisionEncoderOptions{.mlp_width_multiple = multiple});
+    const std::vector<float> got = backend_->to_host_f32(encoder.encode(pixels, kMixedGrids));
+    ASSERT_EQ(got.size(), want.size()) << "multiple " << multiple;
+    EXPECT_LT(relative_to_peak(got, want), 1e-5) << "multiple " << multiple;
+    EXPECT_LT(relative_to_peak(got, unpadded_d), 1e-6) << "multiple " << multiple;
+  }
+  const VisionWeights padded = load_vision_weights(config.vision, checkpoint, *backend_, 16);
+  EXPECT_EQ(padded.mlp_width, 48);
+  for (const VisionBlockWeights& block : padded.blocks) {
+    ASSERT_EQ(block.gate_weight.shape(), (std::vector<int64_t>{48, config.vision.hidden_size}));
+    ASSERT_EQ(block.down_weight.shape(), (std::vector<int64_t>{config.vision.hidden_size, 48}));
+    const auto gate = backend_->to_host_f32(block.gate_weight);
+    const auto gate_bias = backend_->to_host_f32(block.gate_bias);
+    const auto up = backend_->to_host_f32(block.up_weight);
+    const auto up_bias = backend_->to_host_f32(block.up_bias);
+    const auto down = backend_->to_host_f32(block.down_weight);
+    const size_t c = static_cast<size_t>(config.vision.hidden_size);
+    for (size_t i = 40 * c; i < 48 * c; ++i) ASSERT_TRUE(gate[i] == 0.0f && up[i] == 0.0f) << i;
+    for (size_t i = 40; i < 48; ++i) ASSERT_TRUE(gate_bias[i] == 0.0f && up_bias[i] == 0.0f) << i;
+    for (size_t row = 0; row < c; ++row) {
+      for (size_t col = 40; col < 48; ++col) ASSERT_EQ(down[row * 48 + col], 0.0f) << row << "," << col;
+    }
+  }
+  for (int64_t bad : {-1, 5000}) {
+    try {
+      VisionEncoder encoder(config, checkpoint, *backend_, VisionEncoderOptions{.mlp_width_multiple = bad});
+      ADD_FAILURE() << "multiple " << bad << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::InvalidInput) << e.what();
+      EXPECT_NE(std::string(e.what()).find("MLP width multiple"), std::string::npos) << e.what();
+    }
+  }
   std::filesystem::remove_all(dir);
 }
 
