@@ -100,6 +100,8 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
   constexpr GemvKernel kGemvKernels[] = {GemvKernel::Auto, GemvKernel::Ours, GemvKernel::CublasLt};
   gemv_kernel_ = kGemvKernels[env_choice("VLM_CUDA_GEMV", {"auto", "ours", "cublaslt"})];
   pad_widths_ = env_choice("VLM_CUDA_PAD_K", {"1", "0"}) == 0;
+  supports_programmatic_launch_ = prop.major >= 9;
+  set_programmatic_launch(env_choice("VLM_CUDA_PDL", {"0", "1"}) == 1);
   VLM_CUDA_CHECK(cudaSetDevice(device_));
   // Creating the stream creates the context: a GPU held by another process in exclusive mode
   // fails here with cudaErrorDevicesUnavailable, reported as such by check.cpp.

@@ -66,7 +66,9 @@ bool CudaBackend::gemv_chosen(const Tensor& w) {
 }
 
 void CudaBackend::run_gemv(const GemvArgs& args, const char* op) {
-  launch_gemv(args, stream_);
+  GemvArgs launched = args;
+  launched.programmatic = programmatic_launch_;
+  launch_gemv(launched, stream_);
   check_launch(op);
 }
 

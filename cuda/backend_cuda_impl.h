@@ -117,6 +117,12 @@ class CudaBackend final : public Backend {
   };
   // The measurements so far, by (N, K).
   const std::map<std::pair<int64_t, int64_t>, GemvChoice>& gemv_choices() const { return gemv_choices_; }
+  // Beyond the interface: our GEMV launched for programmatic dependent launch (kernels/gemv.cu),
+  // so that each decode matmul requests its first weights while the previous kernel finishes.
+  // Off by default until a GPU shows it pays (vlm bench's decode A/B in scripts/device-check.sh);
+  // VLM_CUDA_PDL=1 turns it on. Only sm_90 and newer have it: elsewhere it stays off.
+  void set_programmatic_launch(bool on) { programmatic_launch_ = on && supports_programmatic_launch_; }
+  bool programmatic_launch() const { return programmatic_launch_; }
 
   // The fused one-row decode ops (vlm/backend.h) as one GEMV kernel each where gemv_chosen(w),
   // else the base class's sequence (backend_cuda_gemv.cpp).
@@ -186,6 +192,8 @@ class CudaBackend final : public Backend {
   bool pad_widths_ = true;
   AttentionKernel attention_kernel_ = AttentionKernel::Auto;
   GemvKernel gemv_kernel_ = GemvKernel::Auto;
+  bool supports_programmatic_launch_ = false;  // compute capability 9.0 or newer
+  bool programmatic_launch_ = false;
   std::map<std::pair<int64_t, int64_t>, GemvChoice> gemv_choices_;
   std::shared_ptr<WeightRegistry> weights_ = std::make_shared<WeightRegistry>();
 };

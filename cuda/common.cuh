@@ -137,6 +137,24 @@ __device__ __forceinline__ void attention_split_range(const AttentionParams& p, 
   }
 }
 
+// Programmatic dependent launch (sm_90+; a no-op on older GPUs and in the CPU emulation). A
+// kernel launched with it (launch.h: GemvArgs::programmatic) may start while the previous kernel
+// in the stream is still running, once every block of that kernel has called
+// pdl_launch_dependents() or exited; pdl_wait() then blocks until the previous kernel has finished
+// and its writes are visible. So: read nothing an earlier kernel writes, and write nothing, before
+// pdl_wait(); every thread that does either must call it (an exit without it is fine). Waiting
+// for the previous kernel is transitive: it waited for its own predecessor before finishing.
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_launch_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" :::);
+#endif
+}
+
 // Blocks for a grid-stride loop over n items: enough to fill any current GPU, never more than
 // needed.
 inline unsigned int grid_for(int64_t n, int block) {

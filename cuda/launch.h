@@ -56,6 +56,9 @@ struct GemvArgs {
   bf16_bits* residual = nullptr;           // [n]: residual += bf16(product) instead
   int64_t n = 0, k = 0;
   GemvPrologue prologue = GemvPrologue::None;
+  // Launched with programmatic dependent launch (common.cuh: pdl_wait): the kernel starts while
+  // the previous one finishes and requests its first weights before waiting for its inputs.
+  bool programmatic = false;
 };
 void launch_gemv(const GemvArgs& args, Stream stream);
 

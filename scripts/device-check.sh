@@ -176,6 +176,21 @@ run_checks() {
       "${models[@]}" --decode-tokens "$decode" --json-out "$out/compare.json" 2>&1 | tee "$out/compare.txt"
     [ "${PIPESTATUS[0]}" = 0 ] || status=1
   fi
+  if [ -f "$ckpt/3b/config.json" ]; then
+    # Switches a GPU has to decide (cuda/README "Not done yet"): each run against the default in
+    # the same step. VLM_CUDA_PDL=1: decode GEMVs with programmatic dependent launch (off by
+    # default until shown); VLM_CUDA_PAD_K=0: the vision MLP as the checkpoint has it (3420).
+    log "A/B on the 3B-shaped checkpoint: default vs VLM_CUDA_PDL=1 (decode) vs VLM_CUDA_PAD_K=0 (vision)"
+    for setting in default VLM_CUDA_PDL=1 VLM_CUDA_PAD_K=0; do
+      echo "--- $setting"
+      local envs=()
+      [ "$setting" != default ] && envs=("$setting")
+      env "${envs[@]}" timeout 120 "$BIN/vlm" bench --model "$ckpt/3b" --device cuda --image-size 448 \
+        --frames 16 --decode-tokens "$decode" --repeat 3 >"$out/ab_${setting%%=*}.txt" 2>&1 \
+        || { echo "vlm bench with $setting failed"; status=1; }
+      grep -E '^image|^clip|recorded' "$out/ab_${setting%%=*}.txt"
+    done
+  fi
   if [ -x "$BIN/bench_localize" ] && [ -f "$ckpt/3b/config.json" ]; then
     log "localisation real-time factor: 3B-shaped checkpoint, 448x448 frames, 1 fps coarse / 2 fps refine (aim >= 60x)"
     timeout 300 "$BIN/bench_localize" --synthetic 1 --minutes "${LOCALIZE_MINUTES:-10}" --width 448 \

@@ -13,6 +13,9 @@
 //   projections' residual add; each element is read and written by its own lane only.
 // Needs K % 8 == 0 and a 16-byte aligned w (and x without a prologue); CudaBackend falls back to
 // cuBLASLt and the separate kernels otherwise, and measures which of GEMV and cuBLASLt is faster.
+// With GemvArgs::programmatic the kernel is launched for programmatic dependent launch: its first
+// weight loads overlap the previous kernel's tail (common.cuh: pdl_wait), the gaps between the
+// decode step's GEMVs that a CUDA graph alone does not remove.
 #include "../common.cuh"
 
 namespace vlm::cuda {
@@ -46,6 +49,20 @@ template <GemvPrologue P, bool kAddToResidual>
 __global__ void __launch_bounds__(kBlock) gemv_kernel(GemvArgs a) {
   __shared__ __align__(16) bf16_bits staged[kStagedElems<P>];
   __shared__ float partial[32];
+  pdl_launch_dependents();  // the next kernel may be placed once all our blocks run
+  const int lane = threadIdx.x % 32;
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
+  const int64_t packs = a.k / 8;
+  const Pack8* w_row = reinterpret_cast<const Pack8*>(a.w + (row < a.n ? row : 0) * a.k);
+  // The first batch of this lane's weight loads is issued before waiting for the previous kernel
+  // (weights are no kernel's output): under programmatic launch it streams in while that kernel
+  // finishes. Sums run in the same order either way.
+  Pack8 w_first[kUnroll];
+  const bool has_first_batch = row < a.n && lane + 32 * (kUnroll - 1) < packs;
+  if (has_first_batch) {
+    for (int u = 0; u < kUnroll; ++u) w_first[u] = w_row[lane + 32 * u];
+  }
+  pdl_wait();
   const Pack8* x_packs = reinterpret_cast<const Pack8*>(a.x);
   if constexpr (P == GemvPrologue::RmsNorm) {
     // Every thread of the block takes part (before any warp leaves).
@@ -70,13 +87,15 @@ __global__ void __launch_bounds__(kBlock) gemv_kernel(GemvArgs a) {
     __syncthreads();
     x_packs = reinterpret_cast<const Pack8*>(staged);
   }
-  const int lane = threadIdx.x % 32;
-  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / 32;
   if (row >= a.n) return;  // the whole warp: every lane has the same row
-  const Pack8* w_row = reinterpret_cast<const Pack8*>(a.w + row * a.k);
-  const int64_t packs = a.k / 8;
   float acc = 0.0f;
   int64_t p = lane;
+  if (has_first_batch) {
+    Pack8 xv[kUnroll];
+    for (int u = 0; u < kUnroll; ++u) xv[u] = x_packs[p + 32 * u];
+    for (int u = 0; u < kUnroll; ++u) acc = dot8(w_first[u], xv[u], acc);
+    p += 32 * kUnroll;
+  }
   for (; p + 32 * (kUnroll - 1) < packs; p += 32 * kUnroll) {
     Pack8 wv[kUnroll], xv[kUnroll];
     for (int u = 0; u < kUnroll; ++u) {
@@ -97,13 +116,33 @@ __global__ void __launch_bounds__(kBlock) gemv_kernel(GemvArgs a) {
   }
 }
 
+template <GemvPrologue P, bool kAddToResidual>
+void launch_kernel(const GemvArgs& args, Stream stream) {
+  const unsigned int blocks = static_cast<unsigned int>((args.n + kWarpsPerBlock - 1) / kWarpsPerBlock);
+  if (!args.programmatic) {
+    gemv_kernel<P, kAddToResidual><<<blocks, kBlock, 0, stream>>>(args);
+    return;
+  }
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(blocks);
+  config.blockDim = dim3(kBlock);
+  config.dynamicSmemBytes = 0;
+  config.stream = stream;
+  config.attrs = &attribute;
+  config.numAttrs = 1;
+  // A launch error is also the runtime's last error: the caller's check_launch reports it.
+  (void)cudaLaunchKernelEx(&config, gemv_kernel<P, kAddToResidual>, args);
+}
+
 template <GemvPrologue P>
 void launch_with(const GemvArgs& args, Stream stream) {
-  const unsigned int blocks = static_cast<unsigned int>((args.n + kWarpsPerBlock - 1) / kWarpsPerBlock);
   if (args.residual != nullptr) {
-    gemv_kernel<P, true><<<blocks, kBlock, 0, stream>>>(args);
+    launch_kernel<P, true>(args, stream);
   } else {
-    gemv_kernel<P, false><<<blocks, kBlock, 0, stream>>>(args);
+    launch_kernel<P, false>(args, stream);
   }
 }
 

@@ -121,9 +121,16 @@ TEST(GpuOps, FusedOneRowOpsAreTheirOpSequences) {
                           b.cpu->upload_weight(host_bf16(bias, {c.n})), cpu_norm_y);
     b.cpu->matmul_add(b.cpu_act(x, {1, c.k}), cw, cpu_res1);
     b.cpu->silu_mul_matmul_add(b.cpu_act(x2, {1, 2 * c.k}), cw, cpu_res2);
-    for (Kernel kernel : {Kernel::Ours, Kernel::CublasLt}) {
-      cuda.set_gemv_kernel(kernel);
-      const std::string label = std::string(kernel == Kernel::Ours ? "gemv " : "cuBLASLt ") + name;
+    struct Setting {
+      Kernel kernel;
+      bool programmatic;  // our GEMV launched for programmatic dependent launch (sm_90+)
+      const char* name;
+    };
+    for (const Setting& setting : {Setting{Kernel::Ours, false, "gemv "}, Setting{Kernel::Ours, true, "gemv+PDL "},
+                                   Setting{Kernel::CublasLt, false, "cuBLASLt "}}) {
+      cuda.set_gemv_kernel(setting.kernel);
+      cuda.set_programmatic_launch(setting.programmatic);
+      const std::string label = setting.name + name;
       // rmsnorm_matmul against rmsnorm, then matmul.
       Tensor fused_y = b.gpu->alloc(DType::BF16, {1, c.n}), normed = b.gpu->alloc(DType::BF16, {1, c.k});
       Tensor seq_y = b.gpu->alloc(DType::BF16, {1, c.n});
@@ -156,6 +163,7 @@ TEST(GpuOps, FusedOneRowOpsAreTheirOpSequences) {
     }
   }
   cuda.set_gemv_kernel(Kernel::Auto);
+  cuda.set_programmatic_launch(false);
 }
 
 TEST(GpuOps, MatMulOnSlicedWeightRowsMatchesCpu) {

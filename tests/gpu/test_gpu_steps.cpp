@@ -7,10 +7,12 @@
 //   backend works normally afterwards;
 // - copy_rows_at writes nothing for a position outside the destination;
 // - the recorded decode step gives the eager step's logits on every fixture run, also after a
-//   reset; where the step cannot be recorded (the emulation's VLM_EMU_NO_GRAPHS=1: a driver that
-//   refuses captures; a no-op on a real GPU) decode() still decodes, op by op. Both run bf16 on the same device; the recorded step joins q/k/v and gate/up into one
-//   GEMM each, so cuBLASLt may choose other algorithms: tolerance 2e-2 of max|logit| (a few bf16
-//   roundings; an indexing or position bug gives errors of order 1). The emulation gives 0.
+//   reset, also with our GEMV launched for programmatic dependent launch (VLM_CUDA_PDL=1); where
+//   the step cannot be recorded (the emulation's VLM_EMU_NO_GRAPHS=1: a driver that refuses
+//   captures; a no-op on a real GPU) decode() still decodes, op by op. Both run bf16 on the same
+//   device; the recorded step joins q/k/v and gate/up into one GEMM each, so cuBLASLt may choose
+//   other algorithms: tolerance 2e-2 of max|logit| (a few bf16 roundings; an indexing or position
+//   bug gives errors of order 1). The emulation gives 0.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,6 +20,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "fixture_runs.h"
 #include "text/text_decoder.h"
@@ -98,14 +102,19 @@ TEST(GpuSteps, ARecordingThatSynchronisesFailsAndTheBackendStaysUsable) {
   EXPECT_EQ(b->to_host_f32(y), std::vector<float>(4, 3.0f));
 }
 
-TEST(GpuSteps, RecordedDecodeStepMatchesTheEagerStep) {
+// Every fixture run's decode steps, recorded (one graph per step) and eager, on a backend made
+// by make_backend("cuda") with the environment `env` (NAME=value pairs) set while it is created.
+void check_recorded_step_matches_eager(const std::vector<std::pair<const char*, const char*>>& env,
+                                       const char* label) {
   const auto runs = testing::list_runs();
   ASSERT_FALSE(runs.empty()) << "no fixtures under VLM_FIXTURES";
   for (const FixtureRun& r : runs) {
     SCOPED_TRACE(r.label());
     const ModelConfig config = load_model_config(r.checkpoint_dir / "config.json");
     const Checkpoint checkpoint = Checkpoint::open(r.checkpoint_dir);
+    for (const auto& [name, value] : env) ::setenv(name, value, 1);
     auto backend = make_backend("cuda");
+    for (const auto& [name, value] : env) ::unsetenv(name);
     const auto ids = read_array<int32_t>(r, "input_ids");
     const auto expected = read_array<int32_t>(r, "generated_ids");
     const int64_t n = static_cast<int64_t>(ids.size());
@@ -135,9 +144,17 @@ TEST(GpuSteps, RecordedDecodeStepMatchesTheEagerStep) {
         ASSERT_LE(err, kRecordedVsEagerTolerance) << "round " << round << " step " << step;
       }
     }
-    std::printf("[ figure ] %-28s recorded vs eager decode step, worst rel err %.3g\n",
-                r.label().c_str(), worst);
+    std::printf("[ figure ] %-28s recorded vs eager decode step%s, worst rel err %.3g\n",
+                r.label().c_str(), label, worst);
   }
+}
+
+TEST(GpuSteps, RecordedDecodeStepMatchesTheEagerStep) { check_recorded_step_matches_eager({}, ""); }
+
+// Our GEMV for every one-row matmul, launched for programmatic dependent launch (VLM_CUDA_PDL=1;
+// sm_90+): the captured graph then has programmatic edges between the GEMVs. The same bound.
+TEST(GpuSteps, RecordedDecodeStepWithProgrammaticLaunchMatchesTheEagerStep) {
+  check_recorded_step_matches_eager({{"VLM_CUDA_PDL", "1"}, {"VLM_CUDA_GEMV", "ours"}}, " (gemv + PDL)");
 }
 
 TEST(GpuSteps, DecodingGoesOnWhenTheStepCannotBeRecorded) {

@@ -360,6 +360,26 @@ inline int __any_sync(unsigned, int predicate) {
   emu::warp_barrier();
   return any;
 }
+// Programmatic dependent launch (gemv.cu): cudaLaunchKernelEx runs as a plain launch. The
+// emulation runs kernels one after another, which is what the attribute relaxes on a GPU, and
+// common.cuh's griddepcontrol instructions compile to nothing here.
+enum cudaLaunchAttributeID { cudaLaunchAttributeProgrammaticStreamSerialization = 5 };
+union cudaLaunchAttributeValue { int programmaticStreamSerializationAllowed; };
+struct cudaLaunchAttribute { cudaLaunchAttributeID id; cudaLaunchAttributeValue val; };
+struct CUstream_st;
+struct cudaLaunchConfig_t {
+  dim3 gridDim, blockDim;
+  size_t dynamicSmemBytes;
+  CUstream_st* stream;
+  cudaLaunchAttribute* attrs;
+  unsigned int numAttrs;
+};
+template <typename... Expected, typename... Actual>
+int cudaLaunchKernelEx(const cudaLaunchConfig_t* config, void (*kernel)(Expected...), Actual&&... args) {
+  emu::launch(kernel, emu::Cfg{config->gridDim, config->blockDim, config->dynamicSmemBytes, config->stream},
+              static_cast<Expected>(args)...);
+  return 0;  // launch errors go through emu_hooks.h, as for <<<>>>
+}
 inline float __uint_as_float(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
 inline uint32_t __float_as_uint(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
