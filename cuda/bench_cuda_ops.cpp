@@ -8,7 +8,8 @@
 // - GEMM TFLOP/s through the backend (cuBLASLt plan) at the model's shapes, against classic
 //   cuBLAS (cublasGemmEx, its own algorithm choice) on the same operands; at M = 1 (decode) also
 //   our GEMV kernel against cuBLASLt, as GB/s and a fraction of the measured HBM bandwidth, and
-//   what the backend's Auto mode chose (bench_gemv);
+//   what the backend's Auto mode chose (bench_gemv); the decode step's GEMV chain (3B, 7B: every
+//   layer's weights once, as a graph) with and without programmatic dependent launch;
 // - attention TFLOP/s of the CUDA-core ("simt") and tensor-core ("mma") kernels on the same
 //   operands, with their ratio and max difference: ViT varlen (16 frames at 448²: 8192 rows in
 //   window segments of 64 and full 1024-row segments, 16 heads × 80) and causal GQA prefill
@@ -130,6 +131,59 @@ void bench_gemv(CudaBackend& backend, const GemmShape& s, double hbm_gbps) {
               s.name, static_cast<long>(s.n), static_cast<long>(s.k), ours, gbps(ours), gbps(ours) / hbm_gbps,
               ours_bias, lt, gbps(lt), gbps(lt) / hbm_gbps, lt_bias, lt / ours,
               choice == backend.gemv_choices().end() ? "-" : choice->second.ours_faster() ? "gemv" : "cuBLASLt");
+}
+
+// The decode step's weight stream without attention: per layer the four one-row ops of
+// text_decode_step.cpp (rmsnorm+qkv, o+residual, rmsnorm+gate|up, silu·mul+down+residual) on our
+// GEMV, recorded as one graph and replayed, with and without programmatic dependent launch
+// (set_programmatic_launch). Bytes = every weight once; the fraction of HBM is what decode can
+// reach at best, and the PDL ratio what the overlapped hand-offs gain.
+void bench_decode_chain(CudaBackend& backend, const char* name, int64_t layers, int64_t hidden,
+                        int64_t qkv, int64_t inter, double hbm_gbps) {
+  struct Layer {
+    Tensor norm1, norm2, w_qkv, bias_qkv, w_o, w_gate_up, w_down;
+  };
+  const auto weight = [&](std::vector<int64_t> shape) {
+    Tensor t = backend.alloc(DType::BF16, std::move(shape));
+    VLM_CUDA_CHECK(cudaMemsetAsync(t.data(), 0x3c, t.nbytes(), backend.stream()));  // 0.0115 each
+    return t;
+  };
+  std::vector<Layer> weights;
+  double bytes = 0.0;
+  for (int64_t l = 0; l < layers; ++l) {
+    weights.push_back({weight({hidden}), weight({hidden}), weight({qkv, hidden}), weight({qkv}),
+                       weight({hidden, hidden}), weight({2 * inter, hidden}), weight({hidden, inter})});
+    bytes += 2.0 * static_cast<double>(hidden * (qkv + hidden + 3 * inter) + qkv + 2 * hidden);
+  }
+  Tensor x = random_bf16(backend, {1, hidden}, 1.0f);
+  Tensor attn = random_bf16(backend, {1, hidden}, 1.0f);  // stands in for the attention output
+  Tensor qkv_out = backend.alloc(DType::BF16, {1, qkv});
+  Tensor gate_up = backend.alloc(DType::BF16, {1, 2 * inter});
+  const auto step = [&] {
+    for (const Layer& w : weights) {
+      backend.rmsnorm_matmul(x, w.norm1, 1e-6f, w.w_qkv, w.bias_qkv, qkv_out);
+      backend.matmul_add(attn, w.w_o, x);
+      backend.rmsnorm_matmul(x, w.norm2, 1e-6f, w.w_gate_up, Tensor(), gate_up);
+      backend.silu_mul_matmul_add(gate_up, w.w_down, x);
+    }
+  };
+  const auto mode = backend.gemv_kernel();
+  const bool programmatic = backend.programmatic_launch();
+  backend.set_gemv_kernel(CudaBackend::GemvKernel::Ours);
+  double ms[2] = {0.0, 0.0};
+  for (int pdl = 0; pdl < 2; ++pdl) {
+    backend.set_programmatic_launch(pdl == 1);
+    if (pdl == 1 && !backend.programmatic_launch()) break;  // before sm_90
+    const std::unique_ptr<vlm::RecordedSteps> recorded = backend.record(step);
+    ms[pdl] = time_ms(backend, 50, [&] { recorded->replay(); });
+  }
+  backend.set_programmatic_launch(programmatic);
+  backend.set_gemv_kernel(mode);
+  const auto gbps = [&](double t) { return bytes / (t * 1e-3) / 1e9; };
+  std::printf("decode chain %s (%ld layers, %.2f GB of weights, no attention): graph %.3f ms = %.2f of "
+              "HBM | with PDL %.3f ms = %.2f of HBM | speed-up %.2f\n",
+              name, static_cast<long>(layers), bytes / 1e9, ms[0], gbps(ms[0]) / hbm_gbps, ms[1],
+              ms[1] > 0 ? gbps(ms[1]) / hbm_gbps : 0.0, ms[1] > 0 ? ms[0] / ms[1] : 0.0);
 }
 
 // The ViT MLP's K = 3420 (3B and 7B ViT: hidden 1280, intermediate 3420; M = patches of one
@@ -360,6 +414,8 @@ int main() {
       bench_gemv(backend, s, hbm);
     }
     cublasDestroy(cublas);
+    bench_decode_chain(backend, "3B", 36, 2048, 2560, 11008, hbm);
+    bench_decode_chain(backend, "7B", 28, 3584, 4608, 18944, hbm);
     bench_k_padding(backend);
     bench_sample(backend);
     bench_preprocess(backend);

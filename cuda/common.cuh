@@ -144,6 +144,7 @@ __device__ __forceinline__ void attention_split_range(const AttentionParams& p, 
 // and its writes are visible. So: read nothing an earlier kernel writes, and write nothing, before
 // pdl_wait(); every thread that does either must call it (an exit without it is fine). Waiting
 // for the previous kernel is transitive: it waited for its own predecessor before finishing.
+// Weights may be read before pdl_wait: uploads synchronise (backend_cuda_weights.cpp).
 __device__ __forceinline__ void pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");

@@ -11,6 +11,7 @@
 // backend's matmul_width_multiple at load time: exact, and aligned rows for a GPU's GEMMs):
 //   pixels [N,1176] -matmul-> [N,C] -gather units by window_index-> x
 //   32 × { x += proj(attn(rope(q,k), v; window or frame segments)); x += down(silu(gate)·up) }
+//   (each residual add runs fused with the norm after it: add_rmsnorm, one pass instead of two)
 //   ln_q -> view [U,4C] -> fc1 -> GELU -> fc2 [U,out] -gather by argsort(window_index)-> output
 #include <algorithm>
 #include <cmath>
@@ -70,8 +71,9 @@ struct VisionEncoder::Impl {
   // [unit_row0, unit_row0 + Σ units).
   void encode_chunk(const Tensor& pixels, std::span<const GridThw> grids, Tensor& output,
                     int64_t unit_row0, const CancelToken* cancel);
-  void run_block(const VisionBlockWeights& w, std::span<const int32_t> segments, int64_t n,
-                 const Tensor& cos, const Tensor& sin);
+  // One block on x (normed = norm1(x) on entry); leaves next_norm(x) in normed.
+  void run_block(const VisionBlockWeights& w, const Tensor& next_norm,
+                 std::span<const int32_t> segments, int64_t n, const Tensor& cos, const Tensor& sin);
 
   VisionConfig config;
   Backend& backend;
@@ -81,8 +83,9 @@ struct VisionEncoder::Impl {
   Scratch x_buf, normed_buf, q_buf, k_buf, v_buf, attn_buf, tmp_buf, gate_buf, up_buf, fc2_buf;
 };
 
-void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, std::span<const int32_t> segments,
-                                    int64_t n, const Tensor& cos, const Tensor& sin) {
+void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, const Tensor& next_norm,
+                                    std::span<const int32_t> segments, int64_t n, const Tensor& cos,
+                                    const Tensor& sin) {
   const int64_t c = config.hidden_size;
   const int64_t mlp_width = weights.mlp_width;  // intermediate_size, maybe zero-padded
   const int64_t heads = config.num_heads;
@@ -95,8 +98,7 @@ void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, std::span<const
   Tensor attn = attn_buf.view(backend, act, n, c);
   Tensor tmp = tmp_buf.view(backend, act, n, c);
 
-  // Attention half: qkv rows [0,C) = Q, [C,2C) = K, [2C,3C) = V (spec §2.1).
-  backend.rmsnorm(x, w.norm1, kVisionNormEps, normed);
+  // Attention half on normed = norm1(x): qkv rows [0,C) = Q, [C,2C) = K, [2C,3C) = V (spec §2.1).
   backend.matmul(normed, w.qkv_weight.slice_rows(0, c), w.qkv_bias.slice_rows(0, c), q);
   backend.matmul(normed, w.qkv_weight.slice_rows(c, c), w.qkv_bias.slice_rows(c, c), k);
   backend.matmul(normed, w.qkv_weight.slice_rows(2 * c, c), w.qkv_bias.slice_rows(2 * c, c), v);
@@ -109,11 +111,10 @@ void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, std::span<const
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   backend.attention_varlen(q_heads, k_heads, v_heads, segments, scale, attn_heads);
   backend.matmul(attn, w.proj_weight, w.proj_bias, tmp);
-  backend.add(x, tmp, x);
+  backend.add_rmsnorm(tmp, x, w.norm2, kVisionNormEps, normed);  // x += proj; normed = norm2(x)
 
   // SwiGLU half: down(silu(gate(h)) · up(h)), over row blocks to bound the [rows, I] scratch.
   const int64_t block_rows = std::min(n, max_chunk_patches);
-  backend.rmsnorm(x, w.norm2, kVisionNormEps, normed);
   for (int64_t row0 = 0; row0 < n; row0 += block_rows) {
     const int64_t rows = std::min(block_rows, n - row0);
     Tensor gate = gate_buf.view(backend, act, rows, mlp_width);
@@ -125,7 +126,7 @@ void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, std::span<const
     backend.silu_mul(gate, up, gate);
     backend.matmul(gate, w.down_weight, w.down_bias, out_rows);
   }
-  backend.add(x, tmp, x);
+  backend.add_rmsnorm(tmp, x, next_norm, kVisionNormEps, normed);  // x += mlp; the next norm
 }
 
 Tensor VisionEncoder::Impl::encode(const PixelRows& pixels, std::span<const GridThw> grids,
@@ -221,18 +222,21 @@ void VisionEncoder::Impl::encode_chunk(const Tensor& pixels, std::span<const Gri
     backend.gather_rows(embedded.reshape({units, unit * c}), windows.window_index, x_units);
   }
 
+  // Each residual add is fused with the norm after it (add_rmsnorm): the next block's norm1, or
+  // after the last block the merger's ln_q.
+  Tensor normed = normed_buf.view(backend, act, n, c);
+  backend.rmsnorm(x_buf.view(backend, act, n, c), weights.blocks.front().norm1, kVisionNormEps, normed);
   for (int block = 0; block < config.depth; ++block) {
     if (cancel != nullptr) cancel->throw_if_cancelled();
     const bool full = config.is_full_attention_block(block);
+    const bool last = block + 1 == config.depth;
     run_block(weights.blocks[static_cast<size_t>(block)],
+              last ? weights.merger_norm : weights.blocks[static_cast<size_t>(block) + 1].norm1,
               full ? std::span<const int32_t>(frames) : std::span<const int32_t>(windows.cu_window_seqlens),
               n, cos, sin);
   }
 
-  // Merger: ln_q per patch, [U, 4C] view, fc1 + GELU + fc2, then the reverse window order.
-  Tensor x = x_buf.view(backend, act, n, c);
-  Tensor normed = normed_buf.view(backend, act, n, c);
-  backend.rmsnorm(x, weights.merger_norm, kVisionNormEps, normed);
+  // Merger on normed = ln_q(x): [U, 4C] view, fc1 + GELU + fc2, then the reverse window order.
   Tensor hidden = q_buf.view(backend, act, n, c).reshape({units, unit * c});
   backend.matmul(normed.reshape({units, unit * c}), weights.merger_fc1_weight,
                  weights.merger_fc1_bias, hidden);
