@@ -52,8 +52,14 @@ gst_vlm_overlay_text_for_buffer (GstBuffer * buffer)
     const GstVlmEventMeta *meta = reinterpret_cast<const GstVlmEventMeta *> (m);
     if (!text.empty ())
       text += "\n";
-    if (meta->kind == GST_VLM_EVENT_KIND_EVENT)
-      text += "[" + clock_text (meta->start_ns) + " - " + clock_text (meta->end_ns) + "] ";
+    if (meta->kind == GST_VLM_EVENT_KIND_EVENT) {
+      /* appends, not "[" + std::string: GCC 12 -O3 warns falsely (-Wrestrict) on the latter */
+      text += "[";
+      text += clock_text (meta->start_ns);
+      text += " - ";
+      text += clock_text (meta->end_ns);
+      text += "] ";
+    }
     text += meta->text ? meta->text : "";
   }
   return g_strdup (text.c_str ());

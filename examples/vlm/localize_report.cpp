@@ -45,6 +45,16 @@ img{display:block;max-width:192px}
 .warn{background:#ffe3e3;border:1px solid #d66;padding:8px}
 )";
 
+// The HTML id of query q's span s ("q0s1"). Built by appends: GCC 12 at -O3 warns falsely
+// (-Wrestrict, in char_traits) on "literal" + std::string temporaries here.
+std::string span_anchor(size_t q, size_t s) {
+  std::string id = "q";
+  id += std::to_string(q);
+  id += 's';
+  id += std::to_string(s);
+  return id;
+}
+
 }  // namespace
 
 std::string encode_png(const vlm::ImageRgb8& image) {
@@ -135,7 +145,7 @@ std::string localize_report_html(const vlm::LocalizeResult& result, const std::s
     }
     for (size_t s = 0; s < query.spans.size(); ++s) {
       const vlm::LocalizedSpan& span = query.spans[s];
-      std::string id = "q" + std::to_string(q) + "s" + std::to_string(s);
+      const std::string id = span_anchor(q, s);
       html += "<a class=\"span\" href=\"#" + id + "\" title=\"" + fixed(span.start, 2) + "–" +
               fixed(span.end, 2) + " s, score " + fixed(span.score, 3) + "\" style=\"left:" +
               percent(span.start, total) + ";width:" + percent(span.end - span.start, total) + "\"></a>";
@@ -145,7 +155,7 @@ std::string localize_report_html(const vlm::LocalizeResult& result, const std::s
     html += "<table><tr><th>#</th><th>start</th><th>end</th><th>score</th><th>first frame</th><th>text</th></tr>\n";
     for (size_t s = 0; s < query.spans.size(); ++s) {
       const vlm::LocalizedSpan& span = query.spans[s];
-      std::string id = "q" + std::to_string(q) + "s" + std::to_string(s);
+      const std::string id = span_anchor(q, s);
       auto thumb = thumbnails.find(span.start);
       html += "<tr id=\"" + id + "\"><td>" + std::to_string(s + 1) + "</td><td>" + format_clock(span.start) +
               " (" + fixed(span.start, 2) + " s)</td><td>" + format_clock(span.end) + " (" +

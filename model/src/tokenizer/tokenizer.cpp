@@ -5,6 +5,8 @@
 
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "tokenizer/tokenizer_impl.h"
 #include "tokenizer/utf8.h"
@@ -30,7 +32,9 @@ void tokenizer_detail::TokenizerModel::pre_tokenize(std::string_view text, std::
     } else {
       for (std::string_view& piece : current) {
         if (!piece.empty() && piece.front() == ' ') continue;
-        arena.push_back(" " + std::string(piece));
+        std::string spaced(1, ' ');  // not " " + std::string: GCC 12 -O3 -Wrestrict false positive
+        spaced += piece;
+        arena.push_back(std::move(spaced));
         piece = arena.back();
       }
     }

@@ -19,15 +19,23 @@ struct RunResult {
 // Runs `vlm tokenize --tokenizer <qwen> <extra>` with `input` on stdin (through a temp file).
 RunResult run_cli(const std::string& extra, const std::string& input) {
   const auto dir = std::filesystem::temp_directory_path();
-  const auto input_path = dir / ("vlm_tokenize_in_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-                                 "_" + std::to_string(reinterpret_cast<uintptr_t>(&input)));
+  // Strings built by appends: GCC 12 -O3 warns falsely (-Wrestrict) on "literal" + std::string.
+  std::string name = "vlm_tokenize_in_";
+  name += std::to_string(::testing::UnitTest::GetInstance()->random_seed());
+  name += '_';
+  name += std::to_string(reinterpret_cast<uintptr_t>(&input));
+  const auto input_path = dir / name;
   {
     std::ofstream file(input_path, std::ios::binary);
     file << input;
   }
-  const std::string command = "'" + vlm_test::env_or_empty("VLM_CLI") + "' tokenize --tokenizer '" +
-                              vlm_test::env_or_empty("VLM_QWEN_TOKENIZER") + "' " + extra + " < '" +
-                              input_path.string() + "'";
+  std::string command = "'";
+  command += vlm_test::env_or_empty("VLM_CLI");
+  command += "' tokenize --tokenizer '";
+  command += vlm_test::env_or_empty("VLM_QWEN_TOKENIZER");
+  command += "' " + extra + " < '";
+  command += input_path.string();
+  command += "'";
   RunResult result;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
