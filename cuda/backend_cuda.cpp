@@ -3,6 +3,7 @@
 // "cuda:N" with vlm::make_backend. The ops are in backend_cuda_ops.cpp.
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
 #include <string_view>
@@ -10,6 +11,7 @@
 #include "backend_cuda.h"
 #include "backend_cuda_impl.h"
 #include "check.h"
+#include "vlm/log.h"
 
 namespace vlm::cuda {
 
@@ -109,7 +111,12 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
   pool_ = std::make_shared<DevicePool>(device_);
   try {
     gemm_ = std::make_unique<GemmRunner>(stream_, *pool_);
+    if (const char* path = std::getenv("VLM_CUDA_PROFILE"); path != nullptr && *path != '\0') {
+      profile_path_ = path;
+      profile_ = std::make_shared<OpProfile>(stream_);
+    }
   } catch (...) {
+    gemm_.reset();
     (void)cudaStreamDestroy(stream_);
     throw;
   }
@@ -120,8 +127,25 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
 
 CudaBackend::~CudaBackend() {
   if (cudaSetDevice(device_) == cudaSuccess) (void)cudaStreamSynchronize(stream_);
+  write_profile();
   gemm_.reset();
   (void)cudaStreamDestroy(stream_);
+}
+
+void CudaBackend::write_profile() noexcept {
+  if (!profile_) return;
+  try {
+    const std::string table = profile_->report();
+    std::FILE* file = std::fopen(profile_path_.c_str(), "a");
+    if (file == nullptr) {
+      log(LogLevel::Warning, "VLM_CUDA_PROFILE: cannot append to " + profile_path_);
+      return;
+    }
+    std::fprintf(file, "# %s\n%s", name_.c_str(), table.c_str());
+    std::fclose(file);
+  } catch (...) {
+    // A diagnostic: a device error met while folding must not leave a destructor.
+  }
 }
 
 bool CudaBackend::supports(Op op, DType dtype) const {
@@ -133,16 +157,28 @@ bool CudaBackend::supports(Op op, DType dtype) const {
   return supports_under(kCudaDTypes, op, dtype);
 }
 
-void CudaBackend::enter() const {
+void CudaBackend::enter(const char* op) const {
   cuda_check_not_broken();
   VLM_CUDA_CHECK(cudaSetDevice(device_));
+  if (op != nullptr && profile_ && !capturing()) profile_->mark(op);
+}
+
+void CudaBackend::label_matmul(const char* op, const MatmulShape& shape) const {
+  if (!profile_ || capturing()) return;
+  profile_->relabel(std::string(op) + " " + std::to_string(shape.m) + "x" + std::to_string(shape.n) +
+                    "x" + std::to_string(shape.k));
+}
+
+void CudaBackend::wait_for_stream() const {
+  VLM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  if (profile_) profile_->mark("(host; the GPU idle)");
 }
 
 void CudaBackend::check_launch(const char* op) const { VLM_CUDA_CHECK_LAUNCH(op); }
 
 void CudaBackend::synchronize() {
   enter();
-  VLM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  wait_for_stream();
 }
 
 Tensor CudaBackend::alloc(DType dtype, std::vector<int64_t> shape) {
@@ -165,7 +201,7 @@ Tensor CudaBackend::upload_weight(const Tensor& host) {
 }
 
 Tensor CudaBackend::upload_weight_data(const Tensor& host) {
-  enter();
+  enter("upload_weight");
   const bool is_float = host.dtype() == DType::F32 || host.dtype() == DType::F16 ||
                         host.dtype() == DType::BF16;
   Tensor device = alloc(is_float ? DType::BF16 : host.dtype(), host.shape());
@@ -217,7 +253,7 @@ Tensor CudaBackend::from_host_f32(const float* values, std::vector<int64_t> shap
 }
 
 std::vector<float> CudaBackend::to_host_f32(const Tensor& tensor) {
-  enter();
+  enter("to_host_f32");
   std::vector<float> values(static_cast<size_t>(tensor.numel()));
   if (values.empty()) return values;
   const size_t bytes = values.size() * sizeof(float);
@@ -228,7 +264,7 @@ std::vector<float> CudaBackend::to_host_f32(const Tensor& tensor) {
     convert(tensor.data(), tensor.dtype(), staging.data(), DType::F32, tensor.numel());
     VLM_CUDA_CHECK(cudaMemcpyAsync(values.data(), staging.data(), bytes, cudaMemcpyDeviceToHost, stream_));
   }
-  VLM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  wait_for_stream();
   return values;
 }
 

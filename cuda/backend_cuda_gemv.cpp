@@ -82,8 +82,9 @@ bool CudaBackend::matmul_gemv(const Tensor& x, const Tensor& w, const Tensor& bi
 
 void CudaBackend::rmsnorm_matmul(const Tensor& x, const Tensor& norm_weight, float eps, const Tensor& w,
                                  const Tensor& bias, Tensor& y) {
-  enter();
+  enter("rmsnorm_matmul");
   const MatmulShape shape = check_matmul_args(x, w, bias, y, kCudaDTypes);
+  label_matmul("rmsnorm_matmul", shape);
   check_norm_weight(norm_weight, shape.k, kCudaDTypes, "rmsnorm_matmul");
   if (shape.m != 1 || shape.k > kGemvNormMaxK || !gemv_chosen(w)) {
     Backend::rmsnorm_matmul(x, norm_weight, eps, w, bias, y);
@@ -95,8 +96,9 @@ void CudaBackend::rmsnorm_matmul(const Tensor& x, const Tensor& norm_weight, flo
 }
 
 void CudaBackend::matmul_add(const Tensor& x, const Tensor& w, Tensor& residual) {
-  enter();
+  enter("matmul_add");
   const MatmulShape shape = check_matmul_args(x, w, Tensor(), residual, kCudaDTypes);
+  label_matmul("matmul_add", shape);
   if (shape.m != 1 || !aligned16(x.data()) || !gemv_chosen(w)) {
     Backend::matmul_add(x, w, residual);
     return;
@@ -106,11 +108,12 @@ void CudaBackend::matmul_add(const Tensor& x, const Tensor& w, Tensor& residual)
 }
 
 void CudaBackend::silu_mul_matmul_add(const Tensor& gate_up, const Tensor& w, Tensor& residual) {
-  enter();
+  enter("silu_mul_matmul_add");
   VLM_CHECK(gate_up.rank() == 2 && gate_up.rows() == 1 && gate_up.cols() % 2 == 0, InvalidInput,
             "silu_mul_matmul_add: gate_up " << gate_up.describe() << " must be [1, 2K]");
   const Tensor gate = gate_up.reshape({2, gate_up.cols() / 2}).slice_rows(0, 1);
   const MatmulShape shape = check_matmul_args(gate, w, Tensor(), residual, kCudaDTypes);
+  label_matmul("silu_mul_matmul_add", shape);
   if (shape.k > kGemvSiluMaxK || !gemv_chosen(w)) {
     Backend::silu_mul_matmul_add(gate_up, w, residual);
     return;

@@ -25,6 +25,7 @@
 #include "gemm_cublaslt.h"
 #include "launch.h"
 #include "memory_pool.h"
+#include "op_profile.h"
 #include "vlm/backend.h"
 #include "vlm/backend_checks.h"
 
@@ -142,7 +143,15 @@ class CudaBackend final : public Backend {
 
  private:
   // Makes the device current for this thread and fails fast after a sticky error.
-  void enter() const;
+  // Every op starts here: a sticky device error is reported, the device is made current, and with
+  // VLM_CUDA_PROFILE the op (named `op`; nullptr: not an op of its own) is marked for the profile.
+  void enter(const char* op = nullptr) const;
+  // Names the latest profile mark after the op's shape is known ("matmul 8192x3424x1280").
+  void label_matmul(const char* op, const MatmulShape& shape) const;
+  // cudaStreamSynchronize; with VLM_CUDA_PROFILE the time until the next op is the host's.
+  void wait_for_stream() const;
+  // Appends the profile's table to VLM_CUDA_PROFILE's file (destructor; never throws).
+  void write_profile() noexcept;
   // Throws when the last launch failed (names the op).
   void check_launch(const char* op) const;
   // Copies a host int32 list to a pooled device tensor (stream-ordered).
@@ -189,6 +198,9 @@ class CudaBackend final : public Backend {
   cudaStream_t stream_ = nullptr;
   std::shared_ptr<DevicePool> pool_;
   std::unique_ptr<GemmRunner> gemm_;
+  // VLM_CUDA_PROFILE=FILE: per-op GPU time, appended to FILE when the backend is destroyed.
+  std::shared_ptr<OpProfile> profile_;
+  std::string profile_path_;
   bool pad_widths_ = true;
   AttentionKernel attention_kernel_ = AttentionKernel::Auto;
   GemvKernel gemv_kernel_ = GemvKernel::Auto;

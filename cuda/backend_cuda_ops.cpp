@@ -29,8 +29,9 @@ void check_int32_range(int64_t value, const char* op, const char* what) {
 }  // namespace
 
 void CudaBackend::matmul(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y) {
-  enter();
+  enter("matmul");
   const MatmulShape shape = check_matmul_args(x, w, bias, y, kCudaDTypes);
+  label_matmul("matmul", shape);
   const int64_t M = shape.m, N = shape.n, K = shape.k;
   if (M == 0 || N == 0) return;
   VLM_CHECK(K > 0, InvalidInput, "matmul: x " << x.describe() << " has no columns");
@@ -39,7 +40,7 @@ void CudaBackend::matmul(const Tensor& x, const Tensor& w, const Tensor& bias, T
 }
 
 void CudaBackend::rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& y) {
-  enter();
+  enter("rmsnorm");
   check_elementwise_args(kCudaDTypes, "rmsnorm", {{x, "x"}, {y, "y"}});
   const int64_t dim = x.cols();
   check_norm_weight(weight, dim, kCudaDTypes, "rmsnorm");
@@ -50,7 +51,7 @@ void CudaBackend::rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tens
 
 void CudaBackend::add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps,
                               Tensor& y) {
-  enter();
+  enter("add_rmsnorm");
   check_elementwise_args(kCudaDTypes, "add_rmsnorm", {{x, "x"}, {residual, "residual"}, {y, "y"}});
   const int64_t dim = x.cols();
   check_norm_weight(weight, dim, kCudaDTypes, "add_rmsnorm");
@@ -61,7 +62,7 @@ void CudaBackend::add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& w
 }
 
 void CudaBackend::rope(Tensor& x, const Tensor& cos, const Tensor& sin) {
-  enter();
+  enter("rope");
   const RopeShape shape = check_rope_args(x, cos, sin, kCudaDTypes);
   const int64_t rows = shape.rows, heads = shape.heads, head_dim = shape.head_dim;
   if (rows == 0) return;
@@ -141,7 +142,7 @@ void CudaBackend::run_attention(AttentionParams& params, const std::vector<Atten
 void CudaBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tensor& v,
                                    std::span<const int32_t> cu_seqlens, float scale, Tensor& out) {
   const char* op = "attention_varlen";
-  enter();
+  enter("attention_varlen");
   const AttentionShape shape = check_attention_varlen_args(q, k, v, cu_seqlens, out, kCudaDTypes);
   const int64_t total = shape.rows, heads = shape.heads, head_dim = shape.head_dim;
   if (total == 0 || heads == 0) return;
@@ -171,7 +172,7 @@ void CudaBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tenso
 
 void CudaBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                                    int64_t n_past, float scale, Tensor& out) {
-  enter();
+  enter("attention_causal");
   const CausalAttentionShape shape =
       check_attention_causal_args(q, k_cache, v_cache, n_past, out, kCudaDTypes);
   run_causal_attention(q, k_cache, v_cache, shape, n_past, nullptr, scale, out, "attention_causal");
@@ -212,7 +213,7 @@ void CudaBackend::run_causal_attention(const Tensor& q, const Tensor& k_cache, c
 }
 
 void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) {
-  enter();
+  enter("silu_mul");
   check_elementwise_args(kCudaDTypes, "silu_mul", {{gate, "gate"}, {up, "up"}, {y, "y"}});
   if (y.numel() == 0) return;
   launch_silu_mul(bf16_in(gate), bf16_in(up), bf16_out(y), y.numel(), stream_);
@@ -220,7 +221,7 @@ void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) {
 }
 
 void CudaBackend::gelu(const Tensor& x, Tensor& y) {
-  enter();
+  enter("gelu");
   check_elementwise_args(kCudaDTypes, "gelu", {{x, "x"}, {y, "y"}});
   if (y.numel() == 0) return;
   launch_gelu(bf16_in(x), bf16_out(y), y.numel(), stream_);
@@ -228,7 +229,7 @@ void CudaBackend::gelu(const Tensor& x, Tensor& y) {
 }
 
 void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& y) {
-  enter();
+  enter("add");
   check_elementwise_args(kCudaDTypes, "add", {{a, "a"}, {b, "b"}, {y, "y"}});
   if (y.numel() == 0) return;
   launch_add(bf16_in(a), bf16_in(b), bf16_out(y), y.numel(), stream_);
@@ -236,7 +237,7 @@ void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& y) {
 }
 
 void CudaBackend::embedding(const Tensor& table, std::span<const int32_t> ids, Tensor& y) {
-  enter();
+  enter("embedding");
   check_embedding_args(table, ids, y, kCudaDTypes);
   const int64_t dim = table.dim(1);
   if (ids.empty() || dim == 0) return;
@@ -247,7 +248,7 @@ void CudaBackend::embedding(const Tensor& table, std::span<const int32_t> ids, T
 }
 
 void CudaBackend::gather_rows(const Tensor& x, std::span<const int32_t> index, Tensor& y) {
-  enter();
+  enter("gather_rows");
   check_gather_rows_args(x, index, y);
   const int64_t row_bytes = x.cols() * static_cast<int64_t>(dtype_size(x.dtype()));
   if (index.empty() || row_bytes == 0) return;
@@ -259,7 +260,7 @@ void CudaBackend::gather_rows(const Tensor& x, std::span<const int32_t> index, T
 
 void CudaBackend::copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0,
                             int64_t n_rows) {
-  enter();
+  enter("copy_rows");
   check_copy_rows_args(src, src_row0, dst, dst_row0, n_rows);
   if (n_rows == 0) return;
   const size_t row_bytes = static_cast<size_t>(src.cols()) * dtype_size(src.dtype());
@@ -279,7 +280,7 @@ void CudaBackend::copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, in
 }
 
 std::vector<int32_t> CudaBackend::argmax(const Tensor& x) {
-  enter();
+  enter("argmax");
   check_argmax_args(x);
   const int64_t rows = x.rows(), cols = x.cols();
   std::vector<int32_t> result(static_cast<size_t>(rows));
@@ -290,7 +291,7 @@ std::vector<int32_t> CudaBackend::argmax(const Tensor& x) {
   check_launch("argmax");
   VLM_CUDA_CHECK(cudaMemcpyAsync(result.data(), device_result.data(), result.size() * sizeof(int32_t),
                                  cudaMemcpyDeviceToHost, stream_));
-  VLM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  wait_for_stream();
   return result;
 }
 

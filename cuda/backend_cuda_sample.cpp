@@ -12,7 +12,7 @@
 namespace vlm::cuda {
 
 int32_t CudaBackend::sample(const Tensor& logits, const SampleParams& params) {
-  enter();
+  enter("sample");
   const int64_t vocab = check_sample_args(logits, params);
   if (params.greedy && params.repetition_penalty == 1.0f && params.banned.empty()) {
     return argmax(logits).at(0);
@@ -54,7 +54,7 @@ int32_t CudaBackend::sample(const Tensor& logits, const SampleParams& params) {
   int32_t result = 0;
   VLM_CUDA_CHECK(cudaMemcpyAsync(&result, device_result.data(), sizeof result,
                                  cudaMemcpyDeviceToHost, stream_));
-  VLM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  wait_for_stream();
   return result;
 }
 

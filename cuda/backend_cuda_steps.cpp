@@ -23,8 +23,10 @@ namespace {
 class CudaRecordedSteps final : public RecordedSteps {
  public:
   CudaRecordedSteps(int device, cudaStream_t stream, cudaGraphExec_t exec,
-                    std::shared_ptr<DevicePool> pool, int private_set)
-      : device_(device), stream_(stream), exec_(exec), pool_(std::move(pool)), set_(private_set) {}
+                    std::shared_ptr<DevicePool> pool, int private_set,
+                    std::shared_ptr<OpProfile> profile)
+      : device_(device), stream_(stream), exec_(exec), pool_(std::move(pool)), set_(private_set),
+        profile_(std::move(profile)) {}
   ~CudaRecordedSteps() override {
     if (cudaSetDevice(device_) == cudaSuccess) (void)cudaGraphExecDestroy(exec_);
     pool_->drop_private(set_);  // stream order keeps a still-running replay's blocks safe
@@ -35,6 +37,7 @@ class CudaRecordedSteps final : public RecordedSteps {
   void replay() override {
     cuda_check_not_broken();
     VLM_CUDA_CHECK(cudaSetDevice(device_));
+    if (profile_) profile_->mark("recorded steps (graph replay)");
     VLM_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
   }
 
@@ -44,6 +47,7 @@ class CudaRecordedSteps final : public RecordedSteps {
   cudaGraphExec_t exec_;
   std::shared_ptr<DevicePool> pool_;
   int set_;
+  std::shared_ptr<OpProfile> profile_;  // VLM_CUDA_PROFILE; null when off
 };
 
 }  // namespace
@@ -86,11 +90,11 @@ std::unique_ptr<RecordedSteps> CudaBackend::record(const std::function<void()>& 
     pool_->drop_private(set);
     VLM_CUDA_CHECK(made);
   }
-  return std::make_unique<CudaRecordedSteps>(device_, stream_, exec, pool_, set);
+  return std::make_unique<CudaRecordedSteps>(device_, stream_, exec, pool_, set, profile_);
 }
 
 void CudaBackend::write(Tensor& dst, const void* host) {
-  enter();
+  enter("write");
   VLM_CHECK(!dst.empty(), InvalidInput, "write: destination " << dst.describe() << " has no data");
   if (dst.nbytes() == 0) return;
   VLM_CHECK(host != nullptr, InvalidInput, "write: null source for " << dst.describe());
@@ -99,7 +103,7 @@ void CudaBackend::write(Tensor& dst, const void* host) {
 }
 
 void CudaBackend::embedding_at(const Tensor& table, const Tensor& ids, Tensor& y) {
-  enter();
+  enter("embedding_at");
   check_step_scalars(ids, ids.numel(), "embedding_at", "ids");
   VLM_CHECK(table.rank() == 2 && y.rank() == 2 && y.rows() == ids.numel() && y.cols() == table.cols() &&
                 y.dtype() == DType::BF16,
@@ -113,7 +117,7 @@ void CudaBackend::embedding_at(const Tensor& table, const Tensor& ids, Tensor& y
 }
 
 void CudaBackend::copy_rows_at(const Tensor& src, Tensor& dst, const Tensor& dst_row) {
-  enter();
+  enter("copy_rows_at");
   check_step_scalars(dst_row, 1, "copy_rows_at", "dst_row");
   check_copy_rows_args(src, 0, dst, 0, src.rows());  // dtype, row length, src fits in dst
   const int64_t row_bytes = src.cols() * static_cast<int64_t>(dtype_size(src.dtype()));
@@ -125,7 +129,7 @@ void CudaBackend::copy_rows_at(const Tensor& src, Tensor& dst, const Tensor& dst
 
 void CudaBackend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
                                  Tensor& v_cache, const Tensor& n_past_at) {
-  enter();
+  enter("rope_append_at");
   const RopeAppendShape s = check_rope_append_args(qkv, k_cache, v_cache, n_past_at);
   VLM_CHECK(qkv.dtype() == DType::BF16 && cos.dtype() == DType::F32 && sin.dtype() == DType::F32 &&
                 cos.numel() == s.head_dim && sin.numel() == s.head_dim && s.head_dim % 2 == 0,
@@ -144,7 +148,7 @@ void CudaBackend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& s
 
 void CudaBackend::attention_causal_at(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                                       const Tensor& n_past_at, float scale, Tensor& out) {
-  enter();
+  enter("attention_causal_at");
   check_step_scalars(n_past_at, 1, "attention_causal_at", "n_past");
   const CausalAttentionShape shape =
       check_attention_causal_args(q, k_cache, v_cache, 0, out, kCudaDTypes);
@@ -153,7 +157,7 @@ void CudaBackend::attention_causal_at(const Tensor& q, const Tensor& k_cache, co
 }
 
 Tensor CudaBackend::upload_weights_concat(std::span<const Tensor> hosts) {
-  enter();
+  enter("upload_weights_concat");
   const int64_t rows = check_concat_weights_args(hosts);
   const DType dtype = hosts[0].dtype();
   const bool is_float = dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;

@@ -15,7 +15,7 @@ Tensor CudaBackend::register_weight(Tensor device) {
   // The weight's bytes are complete before any kernel may read them: a GEMV under programmatic
   // launch (kernels/gemv.cu) loads weights before it waits for the kernels ahead of it, which
   // may include the conversion kernel that wrote them.
-  VLM_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  wait_for_stream();
   tune_gemv(device);  // decode's matmul kernel for this shape (Auto mode; backend_cuda_gemv.cpp)
   const int64_t bytes = static_cast<int64_t>(device.nbytes());
   std::shared_ptr<WeightRegistry> registry = weights_;

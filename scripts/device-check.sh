@@ -191,6 +191,20 @@ run_checks() {
       grep -E '^image|^clip|recorded' "$out/ab_${setting%%=*}.txt"
     done
   fi
+  # Where the GPU time goes, op by op (cuda/op_profile.h), decode eager so that every op is a row:
+  # the 3B with the clip, the 7B for the first token (one image, few decode steps).
+  for s in 3b 7b; do
+    [ -f "$ckpt/$s/config.json" ] || continue
+    local frames=16 tokens=16
+    [ "$s" = 7b ] && frames=2 && tokens=8
+    log "per-op GPU time, $s (VLM_CUDA_PROFILE, VLM_RECORDED_STEPS=0): top 30 rows"
+    rm -f "$out/profile_$s.txt"
+    VLM_CUDA_PROFILE="$out/profile_$s.txt" VLM_RECORDED_STEPS=0 timeout 120 "$BIN/vlm" bench \
+      --model "$ckpt/$s" --device cuda --image-size 448 --frames $frames --decode-tokens $tokens \
+      --repeat 1 >"$out/profile_bench_$s.txt" 2>&1 || { echo "profiled vlm bench ($s) failed"; status=1; }
+    head -32 "$out/profile_$s.txt" 2>/dev/null
+    tail -1 "$out/profile_$s.txt" 2>/dev/null
+  done
   if [ -x "$BIN/bench_localize" ] && [ -f "$ckpt/3b/config.json" ]; then
     log "localisation real-time factor: 3B-shaped checkpoint, 448x448 frames, 1 fps coarse / 2 fps refine (aim >= 60x)"
     timeout 300 "$BIN/bench_localize" --synthetic 1 --minutes "${LOCALIZE_MINUTES:-10}" --width 448 \
