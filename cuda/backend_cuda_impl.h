@@ -142,9 +142,8 @@ class CudaBackend final : public Backend {
   const DevicePool& pool() const { return *pool_; }
 
  private:
-  // Makes the device current for this thread and fails fast after a sticky error.
-  // Every op starts here: a sticky device error is reported, the device is made current, and with
-  // VLM_CUDA_PROFILE the op (named `op`; nullptr: not an op of its own) is marked for the profile.
+  // Every op starts here: fails fast after a sticky device error, makes the device current for
+  // this thread, and with VLM_CUDA_PROFILE marks the op (named `op`; nullptr: not an op of its own).
   void enter(const char* op = nullptr) const;
   // Names the latest profile mark after the op's shape is known ("matmul 8192x3424x1280").
   void label_matmul(const char* op, const MatmulShape& shape) const;
