@@ -1,9 +1,11 @@
-// The vlm command-line tool: dispatches to one subcommand per file (cmd_<name>.cpp).
+// The vlm command-line tool: dispatches to one subcommand per file (cmd_<name>.cpp), with libvlm's
+// log on standard error (cli_log.h).
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "cli_log.h"
 #include "commands.h"
 
 namespace {
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
     print_usage();
     return argc < 2 ? 2 : 0;
   }
+  if (!vlm_cli::install_log_sink()) return 2;
   for (const Command& command : kCommands) {
     if (std::strcmp(argv[1], command.name) == 0) return command.run(argc - 1, argv + 1);
   }

@@ -1,7 +1,8 @@
 // The real plugin module (libgstvlm.so found through GST_PLUGIN_PATH, its own registry file) with
 // the real engine: registration and documentation, the errors a user sees for a missing or
-// corrupt checkpoint (an ERROR naming the path and a failed state change), and one end-to-end run
-// with the tiny fixture checkpoint (tests/fixtures/models/tiny-a).
+// corrupt checkpoint (an ERROR naming the path and a failed state change), libvlm's log in the
+// "vlm" debug category, and one end-to-end run with the tiny fixture checkpoint
+// (tests/fixtures/models/tiny-a).
 #include <gtest/gtest.h>
 
 #include <gst/gst.h>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "gst_test_util.h"
 
@@ -132,6 +134,38 @@ TEST_F(PluginWithTinyModel, TinyCheckpointAnswersQueryWindowsWithScores) {
   EXPECT_DOUBLE_EQ(start, 1.0);
   EXPECT_DOUBLE_EQ(end, 2.0);
   free_structures(messages);
+}
+
+// libvlm's log reaches GStreamer's debug log under the "vlm" category (gst-plugin/library_log.h):
+// loading a copy of the checkpoint without generation_config.json logs a note at INFO.
+void collect_vlm_lines(GstDebugCategory* category, GstDebugLevel level, const gchar*, const gchar*,
+                       gint, GObject*, GstDebugMessage* message, gpointer lines) {
+  if (std::string(gst_debug_category_get_name(category)) != "vlm") return;
+  static_cast<std::vector<std::string>*>(lines)->push_back(
+      std::string(gst_debug_level_get_name(level)) + " " + gst_debug_message_get(message));
+}
+
+TEST_F(PluginWithTinyModel, LibraryLogGoesToTheVlmDebugCategory) {
+  const auto dir = std::filesystem::temp_directory_path() / ("vlm-log-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::copy(model, dir);
+  ASSERT_TRUE(std::filesystem::remove(dir / "generation_config.json"));
+  std::vector<std::string> lines;
+  const bool was_active = gst_debug_is_active();
+  gst_debug_set_active(TRUE);
+  gst_debug_set_threshold_for_name("vlm", GST_LEVEL_INFO);
+  gst_debug_add_log_function(collect_vlm_lines, &lines, nullptr);
+  std::string error;
+  const auto ret = pause_pipeline("videotestsrc ! vlmdescribe model=" + dir.string() + " ! fakesink", &error);
+  gst_debug_remove_log_function(collect_vlm_lines);
+  gst_debug_unset_threshold_for_name("vlm");
+  gst_debug_set_active(was_active);
+  std::filesystem::remove_all(dir);
+  EXPECT_NE(ret, GST_STATE_CHANGE_FAILURE) << error;
+  bool found = false;
+  for (const std::string& line : lines) found = found || line.find("generation_config.json not found") != std::string::npos;
+  EXPECT_TRUE(found) << lines.size() << " line(s) in category vlm";
+  for (const std::string& line : lines) std::printf("[ vlm log ] %s\n", line.c_str());
 }
 
 // No machine has GPU 999: on a CUDA build the backend finds no such device, elsewhere CUDA is not
