@@ -1,7 +1,7 @@
 // The Qwen2.5-VL vision encoder (spec §5): patch embedding, 2D rotary, window attention with
 // full-attention blocks, RMSNorm + SwiGLU blocks, the 2×2 patch merger and the reverse window
 // order. Weights are taken from a Checkpoint and handed to a Backend once; encode() is called per
-// request. Also Qwen2-VL's encoder (LayerNorm, QuickGELU MLP, no windows) where the config says so.
+// request. A Qwen2-VL config (LayerNorm, QuickGELU MLP, no windows) is refused as Unsupported.
 #pragma once
 
 #include <cstdint>
