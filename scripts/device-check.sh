@@ -3,6 +3,8 @@
 # CUDA 13, PyTorch + transformers, 16 cores, no network). In one run of under 8 minutes it runs
 # the GPU tests, writes random-weight 3B- and 7B-shaped checkpoints, runs `vlm bench --device cuda`
 # and transformers (bf16, sdpa) on the same checkpoints and inputs, and prints one table of ratios.
+# After that (cut first by a time limit): A/B runs of the switches a GPU must decide, and per-op
+# GPU time profiles (VLM_CUDA_PROFILE).
 #
 # Two steps, because the GPU machine lacks this project's Debian build dependencies (OpenBLAS,
 # PCRE2, ICU, nlohmann-json, GoogleTest, stb: it has nvcc, meson, ninja, cmake and Python only) and
@@ -176,6 +178,13 @@ run_checks() {
       "${models[@]}" --decode-tokens "$decode" --json-out "$out/compare.json" 2>&1 | tee "$out/compare.txt"
     [ "${PIPESTATUS[0]}" = 0 ] || status=1
   fi
+  if [ -x "$BIN/bench_localize" ] && [ -f "$ckpt/3b/config.json" ]; then
+    log "localisation real-time factor: 3B-shaped checkpoint, 448x448 frames, 1 fps coarse / 2 fps refine (aim >= 60x)"
+    timeout 300 "$BIN/bench_localize" --synthetic 1 --minutes "${LOCALIZE_MINUTES:-10}" --width 448 \
+      --height 448 --max-pixels 200704 --device cuda --model "$ckpt/3b" 2>&1 | tee "$out/localize.txt"
+    [ "${PIPESTATUS[0]}" = 0 ] || status=1
+  fi
+  # Beyond the check (run last, so a time limit cuts these first):
   if [ -f "$ckpt/3b/config.json" ]; then
     # Switches a GPU has to decide (cuda/README "Not done yet"): each run against the default in
     # the same step. VLM_CUDA_PDL=1: decode GEMVs with programmatic dependent launch (off by
@@ -205,12 +214,6 @@ run_checks() {
     head -32 "$out/profile_$s.txt" 2>/dev/null
     tail -1 "$out/profile_$s.txt" 2>/dev/null
   done
-  if [ -x "$BIN/bench_localize" ] && [ -f "$ckpt/3b/config.json" ]; then
-    log "localisation real-time factor: 3B-shaped checkpoint, 448x448 frames, 1 fps coarse / 2 fps refine (aim >= 60x)"
-    timeout 300 "$BIN/bench_localize" --synthetic 1 --minutes "${LOCALIZE_MINUTES:-10}" --width 448 \
-      --height 448 --max-pixels 200704 --device cuda --model "$ckpt/3b" 2>&1 | tee "$out/localize.txt"
-    [ "${PIPESTATUS[0]}" = 0 ] || status=1
-  fi
   log "done, status $status (logs in $out)"
   return $status
 }
@@ -218,5 +221,5 @@ run_checks() {
 case "${1:-}" in
   pack) pack ;;
   run) run_checks ;;
-  *) sed -n '2,24p' "$0"; exit 2 ;;
+  *) sed -n '2,25p' "$0"; exit 2 ;;
 esac
