@@ -106,7 +106,11 @@ Tensor TextDecoder::forward(Tensor x, std::span<const int64_t> pos_t, std::span<
 
   // Each residual add is fused with the norm after it (add_rmsnorm): the MLP's output is added at
   // the next layer's input norm, the last one at the final norm.
-  for (size_t li = 0; li < m.weights.layers.size(); ++li) {
+  // Without all_logits only the last row reaches the logits, so the last layer stores every row's
+  // K and V in the cache but runs attention, o and the MLP for that row alone (rows past it are
+  // left as they were: nothing reads them).
+  const size_t n_layers = m.weights.layers.size();
+  for (size_t li = 0; li < n_layers; ++li) {
     const TextLayerWeights& w = m.weights.layers[li];
     if (li == 0) {
       b.rmsnorm(x, w.input_norm, c.rms_norm_eps, normed);
@@ -124,13 +128,18 @@ Tensor TextDecoder::forward(Tensor x, std::span<const int64_t> pos_t, std::span<
     Tensor v_rows = m.v_cache[li].reshape({m.capacity, nkv * hd});
     b.copy_rows(k, 0, k_rows, m.n_past, n);
     b.copy_rows(v, 0, v_rows, m.n_past, n);
-    b.attention_causal(q3, m.k_cache[li], m.v_cache[li], m.n_past, scale, attn);
-    b.matmul(attn.reshape({n, nh * hd}), w.o_w, Tensor(), proj);
-    b.add_rmsnorm(proj, x, w.post_norm, c.rms_norm_eps, normed);
-    b.matmul(normed, w.gate_w, Tensor(), gate);
-    b.matmul(normed, w.up_w, Tensor(), up);
-    b.silu_mul(gate, up, gate);
-    b.matmul(gate, w.down_w, Tensor(), proj);
+    const bool last_row_only = !all_logits && li + 1 == n_layers && n > 1;
+    const int64_t row0 = last_row_only ? n - 1 : 0, rows = n - row0;
+    const auto part = [&](const Tensor& t) { return t.slice_rows(row0, rows); };
+    Tensor attn_rows = part(attn), proj_rows = part(proj), x_rows = part(x), normed_rows = part(normed);
+    Tensor gate_rows = part(gate), up_rows = part(up);
+    b.attention_causal(part(q3), m.k_cache[li], m.v_cache[li], m.n_past + row0, scale, attn_rows);
+    b.matmul(attn_rows.reshape({rows, nh * hd}), w.o_w, Tensor(), proj_rows);
+    b.add_rmsnorm(proj_rows, x_rows, w.post_norm, c.rms_norm_eps, normed_rows);
+    b.matmul(normed_rows, w.gate_w, Tensor(), gate_rows);
+    b.matmul(normed_rows, w.up_w, Tensor(), up_rows);
+    b.silu_mul(gate_rows, up_rows, gate_rows);
+    b.matmul(gate_rows, w.down_w, Tensor(), proj_rows);
   }
   m.n_past += n;
 
