@@ -107,8 +107,8 @@ Tensor TextDecoder::forward(Tensor x, std::span<const int64_t> pos_t, std::span<
   // Each residual add is fused with the norm after it (add_rmsnorm): the MLP's output is added at
   // the next layer's input norm, the last one at the final norm.
   // Without all_logits only the last row reaches the logits, so the last layer stores every row's
-  // K and V in the cache but runs attention, o and the MLP for that row alone (rows past it are
-  // left as they were: nothing reads them).
+  // K and V in the cache but runs attention, o and the MLP for that row alone (the other rows'
+  // residuals are left unfinished: nothing reads them).
   const size_t n_layers = m.weights.layers.size();
   for (size_t li = 0; li < n_layers; ++li) {
     const TextLayerWeights& w = m.weights.layers[li];
