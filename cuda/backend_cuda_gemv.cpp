@@ -36,10 +36,6 @@ float time_calls(cudaStream_t stream, cudaEvent_t start, cudaEvent_t stop, F&& f
   return ms / kTuneCallsPerRound;
 }
 
-}  // namespace
-
-namespace {
-
 // What the kernel needs of w: bf16 [N, K] with K % 8 == 0, rows 16-byte aligned.
 bool gemv_fits(const Tensor& w) {
   return w.rank() == 2 && w.dtype() == DType::BF16 && w.rows() > 0 && w.cols() > 0 &&
@@ -60,8 +56,11 @@ bool CudaBackend::capturing() const {
 bool CudaBackend::gemv_chosen(const Tensor& w) {
   if (gemv_kernel_ == GemvKernel::CublasLt || !gemv_fits(w)) return false;
   if (gemv_kernel_ == GemvKernel::Ours) return true;
-  tune_gemv(w);  // once per shape; not while capturing (then the shape stays on cuBLASLt)
-  const auto choice = gemv_choices_.find({w.rows(), w.cols()});
+  auto choice = gemv_choices_.find({w.rows(), w.cols()});
+  if (choice == gemv_choices_.end()) {
+    tune_gemv(w);  // not while capturing (then the shape stays on cuBLASLt)
+    choice = gemv_choices_.find({w.rows(), w.cols()});
+  }
   return choice != gemv_choices_.end() && choice->second.ours_faster();
 }
 
