@@ -2,7 +2,8 @@
 # Runs the WHOLE CUDA backend on the CPU: the host code (cuda/*.cpp: device setup, pool, transfers,
 # cuBLASLt plans, ops, sampling, preprocessing, weights) against a fake CUDA runtime and a fake
 # cuBLASLt (emu/cuda_runtime_api.h + cuda_host_emu.cpp, emu/cublasLt.h + cublaslt_emu.cpp), the
-# kernels rewritten as emulate_kernels.sh does (`k<<<cfg>>>(a)` -> `emu::launch(k, {cfg}, a)`) on
+# kernels rewritten as emulate_kernels.sh does (emu/rewrite_kernel.pl: `k<<<cfg>>>(a)` ->
+# `emu::launch(k, {cfg}, a)`, __shared__ registered for poisoning) on
 # the kernel shim (emu/cuda_runtime.h), and the real GPU test programs (tests/gpu) linked against
 # libvlm's CPU build, then the vlm CLI (`vlm bench --device cuda`) and bench_localize as
 # scripts/device-check.sh runs them, on the tiny fixture checkpoints. The fake device is one
@@ -22,7 +23,8 @@
 # (bytes), GTEST_FILTER_EXTRA (appended to every program's negative filter), JOBS (default 2),
 # EMU_PROGRAMS (space-separated labels to run: cuda_registry cuda_registry_no_device gpu_ops
 # gpu_attention gpu_engine vlm_bench bench_localize; default all), VLM_EMU_STATS=1 (allocation
-# figures at exit), VLM_CUDA_PAD_K=0 (the vision MLP loaded unpadded, as the checkpoint has it).
+# figures at exit), VLM_CUDA_PAD_K=0 (the vision MLP loaded unpadded, as the checkpoint has it),
+# VLM_EMU_STRICT=1 (each block's threads and the grid's blocks in reverse order: emu/cuda_runtime.h).
 # The whole body is one compound command, parsed before it runs: editing this file during a run
 # cannot derail the run.
 {
@@ -60,7 +62,7 @@ touch "$out/fake/cuda_bf16.h" "$out/fake/cuda_fp16.h"
 for h in common.cuh launch.h; do cmp -s "$cuda_dir/$h" "$out/$h" || cp "$cuda_dir/$h" "$out/$h"; done
 for f in "$cuda_dir"/kernels/*.cu; do
   dst=$out/kernels/$(basename "${f%.cu}").cpp
-  perl -0pe 's/(\w+(?:<[^<>]*>)?)<<<(.*?)>>>\(/emu::launch($1, emu::Cfg{$2}, /gs' "$f" > "$dst.new"
+  perl -0p "$here/emu/rewrite_kernel.pl" "$f" > "$dst.new"
   if cmp -s "$dst.new" "$dst"; then rm "$dst.new"; else mv "$dst.new" "$dst"; fi
 done
 

@@ -6,6 +6,12 @@
 // __syncwarp as a warp barrier (nvcuda::wmma: mma.h). Kernels without barriers/shuffles run their
 // threads as plain calls after block 0 (see launch()). Launch configurations are checked against the runtime's limits and
 // reported through emu_hooks.h (the backend emulation turns them into cudaGetLastError()).
+// Races a GPU would show: every __shared__ array is filled with 0xFF bytes (NaN as f32/bf16, -1
+// as int) before each block, so a read of shared memory the block never wrote shows up (the
+// rewrite in emu/rewrite_kernel.pl registers each declaration through note_shared). With
+// VLM_EMU_STRICT=1 the threads of a block and the blocks of a grid (after block 0) also run in reverse order, so
+// a missing barrier between one thread's write and another's read is exposed whichever of the
+// two has the lower index (in index order, a lower writer hides it).
 // It says nothing about speed, coalescing or the real compiler; it is a logic check only.
 #pragma once
 #include <algorithm>
@@ -16,6 +22,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -122,6 +129,30 @@ inline BlockSched* g_sched = nullptr;
 inline bool g_used_sync = false;              // a barrier or shuffle ran in this launch's block 0
 inline thread_local bool t_sequential = false;  // CUDA threads run one by one (no fibers)
 inline std::mutex g_launch_mutex;             // one launch at a time (__shared__ is static)
+// VLM_EMU_STRICT=1: threads and blocks run in reverse index order (see the header comment).
+inline bool reverse_order() {
+  static const bool strict = [] {
+    const char* v = std::getenv("VLM_EMU_STRICT");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }();
+  return strict;
+}
+// The __shared__ arrays of the kernel now running (noted by its threads as they declare them)
+// and of every kernel run before, by kernel: poisoned before each block of the next launch.
+struct SharedRegion { void* at; size_t bytes; };
+inline std::vector<SharedRegion>* g_launch_shared = nullptr;
+inline std::map<const void*, std::vector<SharedRegion>>& shared_by_kernel() {
+  static std::map<const void*, std::vector<SharedRegion>> regions;
+  return regions;
+}
+inline void note_shared(void* at, size_t bytes) {
+  if (g_launch_shared == nullptr) return;
+  for (const SharedRegion& r : *g_launch_shared) if (r.at == at) return;
+  g_launch_shared->push_back({at, bytes});
+}
+inline void poison_shared(const std::vector<SharedRegion>& regions) {
+  for (const SharedRegion& r : regions) std::memset(r.at, 0xFF, r.bytes);
+}
 constexpr size_t kFiberStack = 256 * 1024;
 inline std::vector<std::unique_ptr<char[]>>& fiber_stacks() {
   static std::vector<std::unique_ptr<char[]>> stacks;
@@ -202,9 +233,11 @@ inline void run_block_fibers(unsigned n, const std::function<dim3(unsigned)>& th
     makecontext(&f.ctx, fiber_entry, 0);
 #endif
   }
+  const bool reverse = reverse_order();
   for (;;) {
     bool progress = false, all_done = true;
-    for (unsigned t = 0; t < n; ++t) {
+    for (unsigned i = 0; i < n; ++i) {
+      const unsigned t = reverse ? n - 1 - i : i;
       Fiber& f = s.fibers[t];
       if (f.state == FiberState::Done) continue;
       all_done = false;
@@ -288,20 +321,32 @@ void run_launch(F kernel, Cfg cfg, A... args) {
   sched.body = [&] { kernel(args...); };
   g_sched = &sched;
   g_used_sync = false;
-  blockIdx = block_of(0);
+  // Shared arrays: those this kernel declared in earlier launches, and those its threads note
+  // during this one, are poisoned before every block.
+  std::vector<SharedRegion>& shared = shared_by_kernel()[reinterpret_cast<const void*>(kernel)];
+  g_launch_shared = &shared;
+  struct ResetOnExit {  // an EmulationError leaves no launch state behind for the next launch
+    ~ResetOnExit() { g_launch_shared = nullptr; t_sequential = false; g_sched = nullptr; }
+  } reset_on_exit;
+  const bool reverse = reverse_order();
+  // Block 0 runs first either way (it decides fibers vs plain calls; a last block with nothing to
+  // do could return before any barrier); strict order then runs the rest from the last one down.
+  const auto nth_block = [&](unsigned long long i) { return block_of(reverse && i > 0 ? n_blocks - i : i); };
+  poison_shared(shared);
+  blockIdx = nth_block(0);
   run_block_fibers(n, thread_of);
   const bool fibers = g_used_sync;
   t_sequential = !fibers;
   for (unsigned long long b = 1; b < n_blocks; ++b) {
-    blockIdx = block_of(b);
+    blockIdx = nth_block(b);
+    poison_shared(shared);
     if (fibers) {
       run_block_fibers(n, thread_of);
     } else {
-      for (unsigned t = 0; t < n; ++t) { threadIdx = thread_of(t); kernel(args...); }
+      for (unsigned i = 0; i < n; ++i) { threadIdx = thread_of(reverse ? n - 1 - i : i); kernel(args...); }
     }
   }
-  t_sequential = false;
-  g_sched = nullptr;
+  poison_shared(shared);
 }
 [[noreturn]] inline void sequential_violation(const char* what) {
   throw EmulationError(std::string("emu: ") + what + " in a kernel whose block 0 used no barrier or "
