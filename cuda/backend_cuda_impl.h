@@ -56,6 +56,10 @@ class CudaBackend final : public Backend {
   void silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) override;
   void gelu(const Tensor& x, Tensor& y) override;
   void add(const Tensor& a, const Tensor& b, Tensor& y) override;
+  // The prefill's ops on joined q|k|v and gate|up rows, one kernel each (backend_cuda_ops.cpp).
+  void rope_append(const Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& q,
+                   Tensor& k_cache, Tensor& v_cache, int64_t n_past) override;
+  void silu_mul_joined(const Tensor& gate_up, Tensor& y) override;
   void embedding(const Tensor& table, std::span<const int32_t> ids, Tensor& y) override;
   void gather_rows(const Tensor& x, std::span<const int32_t> index, Tensor& y) override;
   void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0,

@@ -220,6 +220,28 @@ void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) {
   check_launch("silu_mul");
 }
 
+void CudaBackend::rope_append(const Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& q,
+                              Tensor& k_cache, Tensor& v_cache, int64_t n_past) {
+  enter("rope_append");
+  const RopeAppendRowsShape s =
+      check_rope_append_rows_args(qkv, cos, sin, q, k_cache, v_cache, n_past, kCudaDTypes);
+  if (s.rows == 0) return;
+  check_int32_range(s.heads + 2 * s.kv_heads, "rope_append", "heads");
+  launch_rope_append_rows(bf16_in(qkv), cos.data_as<const float>(), sin.data_as<const float>(),
+                          s.rows, static_cast<int>(s.heads), static_cast<int>(s.kv_heads),
+                          static_cast<int>(s.head_dim), bf16_out(q), bf16_out(k_cache),
+                          bf16_out(v_cache), n_past, stream_);
+  check_launch("rope_append");
+}
+
+void CudaBackend::silu_mul_joined(const Tensor& gate_up, Tensor& y) {
+  enter("silu_mul_joined");
+  const int64_t width = check_silu_mul_joined_args(gate_up, y, kCudaDTypes);
+  if (y.numel() == 0) return;
+  launch_silu_mul_joined(bf16_in(gate_up), bf16_out(y), y.rows(), width, stream_);
+  check_launch("silu_mul_joined");
+}
+
 void CudaBackend::gelu(const Tensor& x, Tensor& y) {
   enter("gelu");
   check_elementwise_args(kCudaDTypes, "gelu", {{x, "x"}, {y, "y"}});

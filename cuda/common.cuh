@@ -27,6 +27,23 @@ __device__ __forceinline__ float round_bf16(float value) {
   return bf16_to_float(float_to_bf16(value));
 }
 
+// silu(gate)·up as PyTorch's bf16 MLP rounds it: the silu result, then the product. Every kernel
+// that computes it (elementwise.cu, gemv.cu's prologue) calls this one, so they agree bit for bit.
+__device__ __forceinline__ bf16_bits silu_mul_bf16(bf16_bits gate, bf16_bits up) {
+  const float g = bf16_to_float(gate);
+  const float silu = round_bf16(g / (1.0f + expf(-g)));
+  return float_to_bf16(silu * bf16_to_float(up));
+}
+
+// One rotate-half RoPE pair (lo = x[p], hi = x[p + h/2]) with its tables' entries at p and p + h/2,
+// each result rounded to bf16: the formula of rope.cu's kernels, kept in one place so they agree.
+__device__ __forceinline__ void rotate_pair(float lo, float hi, float cos_lo, float sin_lo,
+                                            float cos_hi, float sin_hi, bf16_bits& new_lo,
+                                            bf16_bits& new_hi) {
+  new_lo = float_to_bf16(lo * cos_lo - hi * sin_lo);
+  new_hi = float_to_bf16(hi * cos_hi + lo * sin_hi);
+}
+
 __device__ __forceinline__ float load_as_float(const void* base, ElemType type, int64_t i) {
   switch (type) {
     case ElemType::F32:

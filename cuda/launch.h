@@ -39,6 +39,14 @@ void launch_rope_append(bf16_bits* qkv, const float* cos, const float* sin, int 
                         int head_dim, bf16_bits* k_cache, bf16_bits* v_cache, int64_t capacity,
                         const int32_t* n_past_at, Stream stream);
 
+// Rows of joined q|k|v (qkv [rows, (heads + 2·kv_heads)·head_dim], read only; cos/sin
+// [rows, head_dim]): rope on the q heads into q_out [rows, heads, head_dim], on the k heads into
+// k_cache rows [row0, row0 + rows), the v heads copied into v_cache there (caches [capacity,
+// kv_heads, head_dim]; the caller checks the rows fit).
+void launch_rope_append_rows(const bf16_bits* qkv, const float* cos, const float* sin, int64_t rows,
+                             int heads, int kv_heads, int head_dim, bf16_bits* q_out,
+                             bf16_bits* k_cache, bf16_bits* v_cache, int64_t row0, Stream stream);
+
 // y[n] = w[n, k] · x[k] (+ bias[n]) for one row of x (kernels/gemv.cu): bf16 in and out, f32
 // accumulation, optionally with rmsnorm or silu·mul applied to x first and the product added into
 // a residual instead of stored. k % 8 == 0, w 16-byte aligned, and x too without a prologue; k at
@@ -65,6 +73,9 @@ void launch_gemv(const GemvArgs& args, Stream stream);
 // Elementwise (bf16 in and out, f32 math, rounded like PyTorch's bf16 ops).
 void launch_silu_mul(const bf16_bits* gate, const bf16_bits* up, bf16_bits* y, int64_t n,
                      Stream stream);
+// gate_up [rows, 2·width] (gate | up per row) -> y [rows, width] = silu(gate)·up.
+void launch_silu_mul_joined(const bf16_bits* gate_up, bf16_bits* y, int64_t rows, int64_t width,
+                            Stream stream);
 void launch_gelu(const bf16_bits* x, bf16_bits* y, int64_t n, Stream stream);
 void launch_add(const bf16_bits* a, const bf16_bits* b, bf16_bits* y, int64_t n, Stream stream);
 

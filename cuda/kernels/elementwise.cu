@@ -1,6 +1,7 @@
-// Elementwise activations on bf16: silu(gate)·up, exact (erf) GELU, add. Each intermediate is
-// rounded to bf16 where PyTorch's bf16 module would round it (silu result, then the product), so
-// parity with transformers in bf16 is as close as the math allows.
+// Elementwise activations on bf16: silu(gate)·up (also from joined gate|up rows), exact (erf)
+// GELU, add. Each intermediate is rounded to bf16 where PyTorch's bf16 module would round it
+// (silu result, then the product), so parity with transformers in bf16 is as close as the math
+// allows.
 #include "../common.cuh"
 
 namespace vlm::cuda {
@@ -10,9 +11,19 @@ namespace {
 __global__ void silu_mul_kernel(const bf16_bits* gate, const bf16_bits* up, bf16_bits* y, int64_t n) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
-    const float g = bf16_to_float(gate[i]);
-    const float silu = round_bf16(g / (1.0f + expf(-g)));
-    y[i] = float_to_bf16(silu * bf16_to_float(up[i]));
+    y[i] = silu_mul_bf16(gate[i], up[i]);
+  }
+}
+
+// gate_up [rows, 2·width]: each row's halves are gate and up; y [rows, width].
+__global__ void silu_mul_joined_kernel(const bf16_bits* gate_up, bf16_bits* y, int64_t rows,
+                                       int64_t width) {
+  const int64_t n = rows * width;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) {
+    const int64_t row = i / width, j = i % width;
+    const bf16_bits* joined = gate_up + row * 2 * width;
+    y[i] = silu_mul_bf16(joined[j], joined[width + j]);
   }
 }
 
@@ -38,6 +49,11 @@ constexpr int kBlock = 256;
 void launch_silu_mul(const bf16_bits* gate, const bf16_bits* up, bf16_bits* y, int64_t n,
                      Stream stream) {
   silu_mul_kernel<<<grid_for(n, kBlock), kBlock, 0, stream>>>(gate, up, y, n);
+}
+
+void launch_silu_mul_joined(const bf16_bits* gate_up, bf16_bits* y, int64_t rows, int64_t width,
+                            Stream stream) {
+  silu_mul_joined_kernel<<<grid_for(rows * width, kBlock), kBlock, 0, stream>>>(gate_up, y, rows, width);
 }
 
 void launch_gelu(const bf16_bits* x, bf16_bits* y, int64_t n, Stream stream) {

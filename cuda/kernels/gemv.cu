@@ -80,9 +80,7 @@ __global__ void __launch_bounds__(kBlock) gemv_kernel(GemvArgs a) {
     x_packs = reinterpret_cast<const Pack8*>(staged);
   } else if constexpr (P == GemvPrologue::SiluMul) {
     for (int64_t i = threadIdx.x; i < a.k; i += blockDim.x) {
-      const float g = bf16_to_float(a.x[i]);
-      const float silu = round_bf16(g / (1.0f + expf(-g)));
-      staged[i] = float_to_bf16(silu * bf16_to_float(a.x[a.k + i]));
+      staged[i] = silu_mul_bf16(a.x[i], a.x[a.k + i]);
     }
     __syncthreads();
     x_packs = reinterpret_cast<const Pack8*>(staged);

@@ -93,7 +93,7 @@ for f in backend_cuda backend_cuda_ops backend_cuda_sample backend_cuda_steps ba
 done
 for f in cuda_host_emu cublaslt_emu; do sources+=("$here/emu/$f.cpp|-Wall -Wextra"); done
 for f in gpu_test_main test_cuda_registry test_gpu_ops test_gpu_transfers test_gpu_sample \
-         test_gpu_preprocess test_gpu_weights test_gpu_profile test_gpu_attention test_gpu_engine \
+         test_gpu_preprocess test_gpu_weights test_gpu_profile test_gpu_joined test_gpu_attention test_gpu_engine \
          test_gpu_steps test_gpu_engine_preprocess; do
   sources+=("$repo/tests/gpu/$f.cpp|-Wall -Wextra -Wno-missing-field-initializers")
 done
@@ -127,7 +127,7 @@ link() {  # link NAME OBJECTS...
     "${libs[@]}"
 }
 link test_cuda_registry "$o"/gpu_test_cuda_registry.o /usr/lib/x86_64-linux-gnu/libgtest_main.a
-link test_gpu_ops "$o"/gpu_test_gpu_{ops,transfers,sample,preprocess,weights,profile}.o "$o"/gpu_gpu_test_main.o
+link test_gpu_ops "$o"/gpu_test_gpu_{ops,transfers,sample,preprocess,weights,profile,joined}.o "$o"/gpu_gpu_test_main.o
 link test_gpu_attention "$o"/gpu_test_gpu_attention.o "$o"/gpu_gpu_test_main.o
 link test_gpu_engine "$o"/gpu_test_gpu_{engine,steps,engine_preprocess}.o "$o"/gpu_gpu_test_main.o
 # shellcheck disable=SC2046

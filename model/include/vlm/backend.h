@@ -118,6 +118,19 @@ class Backend {
   virtual void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps,
                            Tensor& y);
 
+  // ---- ops on joined projections (optional) ----
+  // Where weights are joined (upload_weights_concat: q|k|v, gate|up), a prefill runs one GEMM per
+  // joined weight and these ops split its output rows. Each is exactly the op sequence its
+  // comment names, and that sequence is the default (backend_joined.cpp); a device backend runs
+  // each as one kernel.
+  // qkv [n, (heads + 2·n_kv)·head_dim] (each row: q heads, k heads, v heads), cos/sin [n, head_dim]
+  // (F32): q [n, heads, head_dim] = rope(the q heads); k_cache / v_cache [capacity, n_kv, head_dim]
+  // rows [n_past, n_past + n) = rope(the k heads) / the v heads. qkv is not changed.
+  virtual void rope_append(const Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& q,
+                           Tensor& k_cache, Tensor& v_cache, int64_t n_past);
+  // y [n, F] = silu(gate) ⊙ up with gate, up the halves of each row of gate_up [n, 2F].
+  virtual void silu_mul_joined(const Tensor& gate_up, Tensor& y);
+
   // ---- fused one-row ops of the decode step (optional) ----
   // Each is exactly the sequence of ops its comment names, rounded the same way, and that
   // sequence is the default (backend_fused.cpp; it allocates its intermediates). CUDA runs each as

@@ -96,6 +96,19 @@ CausalAttentionShape check_attention_causal_args(const Tensor& q, const Tensor& 
                                                  const Tensor& v_cache, int64_t n_past,
                                                  const Tensor& out, const DTypePolicy& policy);
 
+// rope_append (model/src/core/backend_joined.cpp): qkv [n, (heads + 2·n_kv)·head_dim], cos/sin
+// [n, head_dim] F32, q [n, heads, head_dim], caches [capacity, n_kv, head_dim] alike, all
+// activations, 0 <= n_past and n_past + n <= capacity.
+struct RopeAppendRowsShape {
+  int64_t rows, heads, kv_heads, head_dim, capacity;
+};
+RopeAppendRowsShape check_rope_append_rows_args(const Tensor& qkv, const Tensor& cos, const Tensor& sin,
+                                                const Tensor& q, const Tensor& k_cache,
+                                                const Tensor& v_cache, int64_t n_past,
+                                                const DTypePolicy& policy);
+// silu_mul_joined: gate_up [n, 2F] and y [n, F] activations, y not overlapping gate_up. Returns F.
+int64_t check_silu_mul_joined_args(const Tensor& gate_up, const Tensor& y, const DTypePolicy& policy);
+
 // table [V, D] of any float dtype, y [ids.size(), D] activations, every id in [0, V).
 void check_embedding_args(const Tensor& table, std::span<const int32_t> ids, const Tensor& y,
                           const DTypePolicy& policy);

@@ -17,7 +17,7 @@
 
 namespace vlm {
 
-class CpuBackend final : public Backend {
+class CpuBackend : public Backend {
  public:
   explicit CpuBackend(int n_threads);
 

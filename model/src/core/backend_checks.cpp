@@ -186,6 +186,50 @@ CausalAttentionShape check_attention_causal_args(const Tensor& q, const Tensor& 
   return shape;
 }
 
+RopeAppendRowsShape check_rope_append_rows_args(const Tensor& qkv, const Tensor& cos, const Tensor& sin,
+                                                const Tensor& q, const Tensor& k_cache,
+                                                const Tensor& v_cache, int64_t n_past,
+                                                const DTypePolicy& policy) {
+  const char* op = "rope_append";
+  check_activation(qkv, policy, op, "qkv");
+  check_attention_tensor(q, policy, op, "q");
+  check_attention_tensor(k_cache, policy, op, "k_cache");
+  check_attention_tensor(v_cache, policy, op, "v_cache");
+  VLM_CHECK(v_cache.shape() == k_cache.shape(), InvalidInput,
+            op << ": v_cache " << v_cache.describe() << " must match k_cache " << k_cache.describe());
+  const RopeAppendRowsShape shape{q.dim(0), q.dim(1), k_cache.dim(1), q.dim(2), k_cache.dim(0)};
+  VLM_CHECK(k_cache.dim(2) == shape.head_dim, InvalidInput,
+            op << ": k_cache " << k_cache.describe() << " and q " << q.describe() << " differ in head_dim");
+  const int64_t row = (shape.heads + 2 * shape.kv_heads) * shape.head_dim;
+  VLM_CHECK(qkv.rank() == 2 && qkv.rows() == shape.rows && qkv.cols() == row, InvalidInput,
+            op << ": qkv " << qkv.describe() << " must be [" << shape.rows << ", " << row << "] ("
+               << shape.heads << " q, " << shape.kv_heads << " k and " << shape.kv_heads
+               << " v heads of " << shape.head_dim << ")");
+  VLM_CHECK(cos.rank() == 2 && cos.dim(0) == shape.rows && cos.dim(1) == shape.head_dim, InvalidInput,
+            op << ": cos " << cos.describe() << " must be [" << shape.rows << ", " << shape.head_dim << "]");
+  check_rope_args(q, cos, sin, policy);  // the tables' dtype, storage and even head_dim
+  VLM_CHECK(n_past >= 0 && n_past + shape.rows <= shape.capacity, InvalidInput,
+            op << ": positions [" << n_past << ", " << n_past + shape.rows
+               << ") exceed the cache capacity " << shape.capacity);
+  return shape;
+}
+
+int64_t check_silu_mul_joined_args(const Tensor& gate_up, const Tensor& y, const DTypePolicy& policy) {
+  const char* op = "silu_mul_joined";
+  check_activation(gate_up, policy, op, "gate_up");
+  check_activation(y, policy, op, "y");
+  const int64_t width = y.cols();
+  VLM_CHECK(gate_up.rank() == 2 && y.rank() == 2 && gate_up.rows() == y.rows() &&
+                gate_up.cols() == 2 * width,
+            InvalidInput, op << ": gate_up " << gate_up.describe() << " must be [" << y.rows()
+                             << ", " << 2 * width << "] for y " << y.describe());
+  const auto* in = static_cast<const char*>(gate_up.data());
+  const auto* out = static_cast<const char*>(y.data());
+  VLM_CHECK(y.numel() == 0 || out + y.nbytes() <= in || in + gate_up.nbytes() <= out, InvalidInput,
+            op << ": y may not overlap gate_up");
+  return width;
+}
+
 void check_embedding_args(const Tensor& table, std::span<const int32_t> ids, const Tensor& y,
                           const DTypePolicy& policy) {
   check_float_tensor(table, "embedding", "table");
