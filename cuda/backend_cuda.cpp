@@ -104,6 +104,7 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
   pad_widths_ = env_choice("VLM_CUDA_PAD_K", {"1", "0"}) == 0;
   supports_programmatic_launch_ = prop.major >= 9;
   set_programmatic_launch(env_choice("VLM_CUDA_PDL", {"0", "1"}) == 1);
+  poison_allocations_ = env_choice("VLM_CUDA_POISON", {"0", "1"}) == 1;
   VLM_CUDA_CHECK(cudaSetDevice(device_));
   // Creating the stream creates the context: a GPU held by another process in exclusive mode
   // fails here with cudaErrorDevicesUnavailable, reported as such by check.cpp.
@@ -187,6 +188,7 @@ Tensor CudaBackend::alloc(DType dtype, std::vector<int64_t> shape) {
   std::shared_ptr<DevicePool> pool = pool_;
   void* block = pool->allocate(bytes);
   std::shared_ptr<void> owner(block, [pool](void* p) { pool->release(p); });
+  if (poison_allocations_ && bytes > 0) VLM_CUDA_CHECK(cudaMemsetAsync(block, 0xFF, bytes, stream_));
   return Tensor(block, dtype, std::move(shape), std::move(owner));
 }
 

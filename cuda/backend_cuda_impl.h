@@ -205,6 +205,10 @@ class CudaBackend final : public Backend {
   std::shared_ptr<OpProfile> profile_;
   std::string profile_path_;
   bool pad_widths_ = true;
+  // VLM_CUDA_POISON=1: every tensor alloc() hands out is first filled with 0xFF bytes on the stream
+  // (NaN as bf16/f32, −1 as int32), so an op that reads memory nothing wrote (a reused pool block's
+  // old contents) gives NaN instead of plausible values. A debugging aid: one memset per alloc.
+  bool poison_allocations_ = false;
   AttentionKernel attention_kernel_ = AttentionKernel::Auto;
   GemvKernel gemv_kernel_ = GemvKernel::Auto;
   bool supports_programmatic_launch_ = false;  // compute capability 9.0 or newer

@@ -2,9 +2,10 @@
 // matmul_width_multiple, for cuBLASLt's aligned GEMMs) must give the unpadded encoder's output;
 // VLM_CUDA_PAD_K=0 turns it off and another value is refused; memory_stats() counts each live
 // weight's bytes exactly and forgets them when the weight dies; an impossible allocation is
-// OutOfMemory and leaves the backend usable.
+// OutOfMemory and leaves the backend usable; VLM_CUDA_POISON=1 hands out NaN-filled tensors.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -91,6 +92,36 @@ TEST(GpuWeights, AllocationBeyondTheDeviceIsOutOfMemoryAndTheBackendStaysUsable)
   }
   EXPECT_EQ(b.gpu->to_host_f32(kept), values);
   EXPECT_EQ(b.gpu->to_host_f32(b.gpu_act(values, {1000})), values);
+}
+
+// VLM_CUDA_POISON=1: a reused pool block comes back as NaN (bf16) instead of its old values,
+// which it keeps without the option; any other value is refused by name.
+TEST(GpuWeights, PoisonOptionFillsEveryAllocationWithNaN) {
+  const auto values = random_bf16(1000, 9);
+  const auto reused_after = [&](Backend& gpu) {
+    const void* first = nullptr;
+    {
+      const Tensor written = gpu.from_host_f32(values.data(), {1000}, DType::BF16);
+      first = written.data();
+    }
+    Tensor again = gpu.alloc(DType::BF16, {1000});  // the pool hands the same block back
+    EXPECT_EQ(again.data(), first) << "the pool did not reuse the block; the test shows nothing";
+    return gpu.to_host_f32(again);
+  };
+  EXPECT_EQ(reused_after(*cuda::make_cuda_backend(0)), values) << "without the option: the old values";
+  ASSERT_EQ(setenv("VLM_CUDA_POISON", "1", 1), 0);
+  auto poisoning = cuda::make_cuda_backend(0);
+  for (float v : reused_after(*poisoning)) ASSERT_TRUE(std::isnan(v)) << v;
+  ASSERT_EQ(setenv("VLM_CUDA_POISON", "yes", 1), 0);
+  try {
+    auto backend = cuda::make_cuda_backend(0);
+    ADD_FAILURE() << "VLM_CUDA_POISON=yes accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidInput) << e.what();
+    EXPECT_NE(std::string(e.what()).find("VLM_CUDA_POISON=yes: expected 0 or 1"), std::string::npos)
+        << e.what();
+  }
+  unsetenv("VLM_CUDA_POISON");
 }
 
 }  // namespace
