@@ -76,6 +76,8 @@ class CudaBackend final : public Backend {
   void copy_rows_at(const Tensor& src, Tensor& dst, const Tensor& dst_row) override;
   void rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
                       Tensor& v_cache, const Tensor& n_past_at) override;
+  void rope_attention_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
+                         Tensor& v_cache, const Tensor& n_past_at, float scale, Tensor& out) override;
   void attention_causal_at(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                            const Tensor& n_past_at, float scale, Tensor& out) override;
   Tensor upload_weights_concat(std::span<const Tensor> hosts) override;
@@ -163,10 +165,19 @@ class CudaBackend final : public Backend {
   void convert(const void* src, DType src_type, void* dst, DType dst_type, int64_t n);
   // Whether a call with this many flat rows (query rows × group) per kv head runs on tensor cores.
   bool use_mma_attention(bool varlen, int64_t flat_rows) const;
-  // attention_causal with n_past on the host, or (n_past_at non-null) read on the device.
+  // A decode step's rope and cache append done inside the CUDA-core attention kernel
+  // (AttentionParams::new_row and the fields after it).
+  struct FusedDecodeRope {
+    const bf16_bits* row;  // the joined q|k|v row, not rotated
+    const float* cos;
+    const float* sin;
+  };
+  // attention_causal with n_past on the host, or (n_past_at non-null) read on the device; with
+  // `fused`, q is the joined row's q heads and the CUDA-core kernel rotates and appends.
   void run_causal_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                             const CausalAttentionShape& shape, int64_t n_past,
-                            const int32_t* n_past_at, float scale, Tensor& out, const char* op);
+                            const int32_t* n_past_at, float scale, Tensor& out, const char* op,
+                            const FusedDecodeRope* fused = nullptr);
   void run_attention(AttentionParams& params, const std::vector<AttentionTile>& tiles,
                      int64_t total_keys, bool mma);
   // upload_weight = register_weight(upload_weight_data(host)).

@@ -181,7 +181,7 @@ void CudaBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const
 void CudaBackend::run_causal_attention(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                                        const CausalAttentionShape& shape, int64_t n_past,
                                        const int32_t* n_past_at, float scale, Tensor& out,
-                                       const char* op) {
+                                       const char* op, const FusedDecodeRope* fused) {
   const int64_t n_new = shape.n_new, heads = shape.heads, kv_heads = shape.kv_heads,
                 head_dim = shape.head_dim;
   if (n_new == 0) return;
@@ -193,7 +193,7 @@ void CudaBackend::run_causal_attention(const Tensor& q, const Tensor& k_cache, c
   // sized for the whole cache, and each split takes its share of the keys present when it runs.
   const int64_t keys = n_past_at != nullptr ? shape.capacity : n_past + n_new;
   check_int32_range(keys, op, "positions");
-  const bool mma = use_mma_attention(false, flat_rows);
+  const bool mma = fused == nullptr && use_mma_attention(false, flat_rows);
   const int64_t tile_rows = mma ? kAttentionMmaTileRows : kAttentionTileRows;
   AttentionParams params;
   params.n_tiles = static_cast<int32_t>((flat_rows + tile_rows - 1) / tile_rows);
@@ -209,6 +209,14 @@ void CudaBackend::run_causal_attention(const Tensor& q, const Tensor& k_cache, c
   params.n_past = n_past;
   params.n_past_at = n_past_at;
   params.scale = scale;
+  if (fused != nullptr) {
+    params.new_row = fused->row;
+    params.rope_cos = fused->cos;
+    params.rope_sin = fused->sin;
+    params.k_store = k_cache.data_as<bf16_bits>();
+    params.v_store = v_cache.data_as<bf16_bits>();
+    params.cache_rows = shape.capacity;
+  }
   run_attention(params, {}, keys, mma);
 }
 

@@ -9,7 +9,8 @@
 //   append in one kernel) and attention_causal_at take their ids / position from device I32
 //   tensors. attention_causal_at is attention_causal with the position read on the device
 //   (backend_cuda_ops.cpp: run_causal_attention sizes the split-K grid for the whole cache, as the
-//   graph's grid is fixed; empty splits add nothing in the combine).
+//   graph's grid is fixed; empty splits add nothing in the combine). rope_attention_at, what the
+//   decode step calls, is rope_append_at + attention_causal_at in the attention kernel itself.
 // - A failure during capture ends and discards it, returns the set, and throws: an op that did
 //   something a graph cannot hold (a host copy, a synchronisation) is named by its own error.
 // - upload_weights_concat uploads several weights into one (q/k/v, gate/up) for one GEMM each.
@@ -144,6 +145,33 @@ void CudaBackend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& s
                      v_cache.data_as<bf16_bits>(), s.capacity, n_past_at.data_as<const int32_t>(),
                      stream_);
   check_launch("rope_append_at");
+}
+
+// The CUDA-core attention kernel with the rope and the cache append inside (launch.h:
+// AttentionParams::new_row): one kernel (+ the split-K combine) instead of two per layer. Where
+// the tensor-core kernel is chosen for this size (VLM_CUDA_ATTENTION=mma), the two ops instead.
+void CudaBackend::rope_attention_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
+                                    Tensor& v_cache, const Tensor& n_past_at, float scale, Tensor& out) {
+  enter("rope_attention_at");
+  const RopeAppendShape s = check_rope_append_args(qkv, k_cache, v_cache, n_past_at);
+  VLM_CHECK(qkv.dtype() == DType::BF16 && cos.dtype() == DType::F32 && sin.dtype() == DType::F32 &&
+                cos.numel() == s.head_dim && sin.numel() == s.head_dim && s.head_dim % 2 == 0,
+            InvalidInput, "rope_attention_at: qkv " << qkv.describe() << " must be BF16 and cos "
+                                                    << cos.describe() << " / sin " << sin.describe()
+                                                    << " F32 [1, " << s.head_dim << "], head_dim even");
+  const Tensor q = qkv.reshape({s.heads + 2 * s.kv_heads, s.head_dim})
+                       .slice_rows(0, s.heads)
+                       .reshape({1, s.heads, s.head_dim});
+  const CausalAttentionShape shape =
+      check_attention_causal_args(q, k_cache, v_cache, 0, out, kCudaDTypes);
+  if (use_mma_attention(false, shape.heads / shape.kv_heads)) {
+    Backend::rope_attention_at(qkv, cos, sin, k_cache, v_cache, n_past_at, scale, out);
+    return;
+  }
+  const FusedDecodeRope fused{qkv.data_as<const bf16_bits>(), cos.data_as<const float>(),
+                              sin.data_as<const float>()};
+  run_causal_attention(q, k_cache, v_cache, shape, 0, n_past_at.data_as<const int32_t>(), scale, out,
+                       "rope_attention_at", &fused);
 }
 
 void CudaBackend::attention_causal_at(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,

@@ -35,13 +35,27 @@ __device__ __forceinline__ bf16_bits silu_mul_bf16(bf16_bits gate, bf16_bits up)
   return float_to_bf16(silu * bf16_to_float(up));
 }
 
-// One rotate-half RoPE pair (lo = x[p], hi = x[p + h/2]) with its tables' entries at p and p + h/2,
-// each result rounded to bf16: the formula of rope.cu's kernels, kept in one place so they agree.
+// Rotate-half RoPE of one pair (lo = x[p], hi = x[p + h/2]) with the tables' entries at p (for
+// the new lo) or p + h/2 (for the new hi), rounded to bf16. Every kernel that rotates (rope.cu,
+// the fused decode attention) calls these, so they agree bit for bit. The products and the sum
+// are rounded one by one (no FMA contraction), as the CPU reference computes them.
+__device__ __forceinline__ bf16_bits rope_new_lo(float lo, float hi, float cos_lo, float sin_lo) {
+  return float_to_bf16(__fsub_rn(__fmul_rn(lo, cos_lo), __fmul_rn(hi, sin_lo)));
+}
+__device__ __forceinline__ bf16_bits rope_new_hi(float lo, float hi, float cos_hi, float sin_hi) {
+  return float_to_bf16(__fadd_rn(__fmul_rn(hi, cos_hi), __fmul_rn(lo, sin_hi)));
+}
 __device__ __forceinline__ void rotate_pair(float lo, float hi, float cos_lo, float sin_lo,
                                             float cos_hi, float sin_hi, bf16_bits& new_lo,
                                             bf16_bits& new_hi) {
-  new_lo = float_to_bf16(lo * cos_lo - hi * sin_lo);
-  new_hi = float_to_bf16(hi * cos_hi + lo * sin_hi);
+  new_lo = rope_new_lo(lo, hi, cos_lo, sin_lo);
+  new_hi = rope_new_hi(lo, hi, cos_hi, sin_hi);
+}
+// Element d of the rotated head `vec` [head_dim] (cos/sin [head_dim]).
+__device__ __forceinline__ bf16_bits rope_element(const bf16_bits* vec, int d, int half,
+                                                  const float* cos, const float* sin) {
+  if (d < half) return rope_new_lo(bf16_to_float(vec[d]), bf16_to_float(vec[d + half]), cos[d], sin[d]);
+  return rope_new_hi(bf16_to_float(vec[d - half]), bf16_to_float(vec[d]), cos[d], sin[d]);
 }
 
 __device__ __forceinline__ float load_as_float(const void* base, ElemType type, int64_t i) {

@@ -188,6 +188,18 @@ struct AttentionParams {
   float* part_acc = nullptr;
   float* part_max = nullptr;
   float* part_sum = nullptr;
+  // A decode step's rope and cache append fused in (CUDA-core kernel only, one query): when
+  // new_row is set, the query and the new key/value come from this joined q|k|v row, not rotated
+  // yet (q heads, then k heads, then v heads). The q heads are rotated with rope_cos/rope_sin
+  // [head_dim] as they are loaded (q above is unused), and the block whose keys include position
+  // n_past rotates the new k, takes the new v and stores both into the cache row n_past of
+  // k_store/v_store (the cache k/v above, writable) if it is below cache_rows.
+  const bf16_bits* new_row = nullptr;
+  const float* rope_cos = nullptr;
+  const float* rope_sin = nullptr;
+  bf16_bits* k_store = nullptr;
+  bf16_bits* v_store = nullptr;
+  int64_t cache_rows = 0;
 };
 
 // Flat rows per tile the kernel expects (tiles are built by the host with this size).

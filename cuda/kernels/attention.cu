@@ -9,6 +9,9 @@
 // split across blocks (flash-decoding) whose partials attention_combine merges.
 // This is CUDA-core code: decode (few query rows, split-K) runs here; prefill-sized work goes to
 // the tensor-core version (attention_mma.cu) unless VLM_CUDA_ATTENTION=simt (backend_cuda_ops.cpp).
+// A recorded decode step runs it with the rope and the cache append fused in (AttentionParams::
+// new_row): q is rotated as it is loaded and the new key/value enter the tile from the joined row,
+// saving the separate rope_append_at kernel per layer.
 #include "../common.cuh"
 
 namespace vlm::cuda {
@@ -42,6 +45,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
 
   int key_begin = 0, key_end = 0;
   attention_split_range(p, tile, split, key_begin, key_end);
+  const int64_t new_key = p.new_row != nullptr ? attention_n_past(p) : -1;  // fused decode (launch.h)
 
   // Queries of the tile, pre-scaled by scale·log2(e) so the softmax uses exp2.
   const float scale_log2 = p.scale * 1.4426950408889634f;
@@ -52,7 +56,11 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
     if (f < tile.f_end) {
       const int64_t query = f / group;
       const int head = kv_head * group + f % group;
-      value = bf16_to_float(p.q[query * q_stride + static_cast<int64_t>(head) * hd + d]) * scale_log2;
+      const bf16_bits q_bits =
+          p.new_row != nullptr
+              ? rope_element(p.new_row + static_cast<int64_t>(head) * hd, d, half_hd, p.rope_cos, p.rope_sin)
+              : p.q[query * q_stride + static_cast<int64_t>(head) * hd + d];
+      value = bf16_to_float(q_bits) * scale_log2;
     }
     q_tile[r * kMaxDim + d] = value;
   }
@@ -79,8 +87,22 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
       uint32_t k_word = 0, v_word = 0;
       if (key < key_end) {
         const int64_t offset = key * kv_stride + static_cast<int64_t>(kv_head) * hd;
-        k_word = reinterpret_cast<const uint32_t*>(p.k + offset)[c2];
-        v_word = reinterpret_cast<const uint32_t*>(p.v + offset)[c2];
+        if (p.new_row != nullptr && key == new_key) {
+          // The new token's key (rotated here) and value, from the joined row into the cache.
+          const bf16_bits* k_head = p.new_row + static_cast<int64_t>(p.n_heads + kv_head) * hd;
+          const bf16_bits* v_head = p.new_row + static_cast<int64_t>(p.n_heads + p.n_heads_kv + kv_head) * hd;
+          const int d = 2 * c2;
+          k_word = static_cast<uint32_t>(rope_element(k_head, d, half_hd, p.rope_cos, p.rope_sin)) |
+                   static_cast<uint32_t>(rope_element(k_head, d + 1, half_hd, p.rope_cos, p.rope_sin)) << 16;
+          v_word = static_cast<uint32_t>(v_head[d]) | static_cast<uint32_t>(v_head[d + 1]) << 16;
+          if (key < p.cache_rows) {
+            reinterpret_cast<uint32_t*>(p.k_store + offset)[c2] = k_word;
+            reinterpret_cast<uint32_t*>(p.v_store + offset)[c2] = v_word;
+          }
+        } else {
+          k_word = reinterpret_cast<const uint32_t*>(p.k + offset)[c2];
+          v_word = reinterpret_cast<const uint32_t*>(p.v + offset)[c2];
+        }
       }
       reinterpret_cast<uint32_t*>(k_tile + row * kKeyStride)[c2] = k_word;
       reinterpret_cast<uint32_t*>(v_tile + row * kMaxDim)[c2] = v_word;

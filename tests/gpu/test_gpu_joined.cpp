@@ -1,13 +1,15 @@
-// The prefill's ops on joined projections on the CUDA backend (rope_append: one kernel for the
-// ropes of q and k and the two cache appends; silu_mul_joined: gate and up read from one joined
-// row), each against the op sequence it stands for run on the same backend (the base class's
-// default: gathers, rope, copy_rows, silu_mul), which must give the same bits, and against the
-// CPU reference within bf16 rounding (one rounding of each output: rtol 2^-8; silu·mul two).
-// Sizes: 1, 97 and 1025 rows, head_dim 80 and 128, GQA groups 1 to 7, a cache with rows before.
+// The ops on joined projections on the CUDA backend (the prefill's rope_append: one kernel for
+// the ropes of q and k and the two cache appends; silu_mul_joined: gate and up read from one
+// joined row; the decode step's rope_attention_at: rope and append inside the attention kernel),
+// each against the op sequence it stands for run on the same backend (the base class's default),
+// which must give the same bits, and against the CPU reference within bf16 rounding (one rounding
+// of each output: rtol 2^-8; silu·mul two). Sizes: 1, 97 and 1025 rows, head_dim 80 and 128, GQA
+// groups 1 to 8, a cache with rows before.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
+#include <tuple>
 
 #include "backend_cuda_impl.h"
 #include "parity.h"
@@ -85,6 +87,56 @@ TEST(GpuJoinedOps, SiluMulJoinedIsSiluMulOfTheRowHalves) {
       const auto values = b.gpu->to_host_f32(fused);
       EXPECT_EQ(values, b.gpu->to_host_f32(sequence)) << label << ": not silu_mul's bits";
       expect_close(values, b.cpu->to_host_f32(cpu), 2 * kBf16HalfUlp, 1e-4, label);
+    }
+  }
+}
+
+// The recorded decode step's rope + cache append + attention in the CUDA-core attention kernel
+// (rope_attention_at) against rope_append_at then attention_causal_at on the same backend: the
+// same bits in the output and both caches, for positions at split boundaries and GQA groups 7
+// and 8 (the 7B's and 3B's), with a cache long enough for split-K.
+TEST(GpuJoinedOps, RopeAttentionAtIsRopeAppendThenAttention) {
+  Backends b;
+  struct Case {
+    int64_t heads, kv_heads, capacity;
+  };
+  uint32_t seed = 900;
+  for (const Case& c : {Case{28, 4, 1030}, Case{16, 2, 700}, Case{4, 4, 64}}) {
+    const int64_t hd = 128, per_row = (c.heads + 2 * c.kv_heads) * hd;
+    const auto row = random_bf16(static_cast<size_t>(per_row), seed++, -2.0f, 2.0f);
+    const auto cache = random_bf16(static_cast<size_t>(c.capacity * c.kv_heads * hd), seed++);
+    std::vector<float> cos(static_cast<size_t>(hd)), sin(cos.size());
+    for (int64_t d = 0; d < hd; ++d) {
+      const double angle = 37.0 * std::pow(10000.0, -2.0 * (d % (hd / 2)) / hd);
+      cos[static_cast<size_t>(d)] = static_cast<float>(std::cos(angle));
+      sin[static_cast<size_t>(d)] = static_cast<float>(std::sin(angle));
+    }
+    const std::vector<int64_t> cache_shape = {c.capacity, c.kv_heads, hd};
+    const Tensor tc = b.gpu->from_host_f32(cos.data(), {1, hd}, DType::F32);
+    const Tensor ts = b.gpu->from_host_f32(sin.data(), {1, hd}, DType::F32);
+    Tensor at = b.gpu->alloc(DType::I32, {1});
+    for (int32_t n_past : {0, 63, 64, 200, static_cast<int32_t>(c.capacity - 1)}) {
+      if (n_past >= c.capacity) continue;
+      const std::string label = "rope_attention_at heads=" + std::to_string(c.heads) + "/" +
+                                std::to_string(c.kv_heads) + " n_past=" + std::to_string(n_past);
+      b.gpu->write(at, &n_past);
+      const auto run = [&](bool fused) {
+        Tensor qkv = b.gpu_act(row, {1, per_row});
+        Tensor k = b.gpu_act(cache, cache_shape), v = b.gpu_act(cache, cache_shape);
+        Tensor out = b.gpu->alloc(DType::BF16, {1, c.heads, hd});
+        if (fused) {
+          b.gpu->rope_attention_at(qkv, tc, ts, k, v, at, 0.088f, out);
+        } else {
+          b.gpu->Backend::rope_attention_at(qkv, tc, ts, k, v, at, 0.088f, out);  // the two ops
+        }
+        return std::tuple{b.gpu->to_host_f32(out), b.gpu->to_host_f32(k), b.gpu->to_host_f32(v)};
+      };
+      const auto [out, k, v] = run(true);
+      const auto [seq_out, seq_k, seq_v] = run(false);
+      EXPECT_EQ(out, seq_out) << label << ": output";
+      EXPECT_EQ(k, seq_k) << label << ": k cache";
+      EXPECT_EQ(v, seq_v) << label << ": v cache";
+      EXPECT_NE(k, cache) << label << ": the new key was not stored";
     }
   }
 }

@@ -190,6 +190,11 @@ class Backend {
   // cache). The default is rope() + two copy_rows_at(); a device backend does it in one kernel.
   virtual void rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
                               Tensor& v_cache, const Tensor& n_past_at);
+  // rope_append_at(qkv, …), then attention_causal_at() of qkv's q heads against the cache: a
+  // recorded decode step's rope, cache append and attention, which a device backend runs as one
+  // kernel (CUDA). qkv's q and k heads are left rotated or not. The default is those two ops.
+  virtual void rope_attention_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
+                                 Tensor& v_cache, const Tensor& n_past_at, float scale, Tensor& out);
   // attention_causal() with n_past = n_past_at[0] (I32 [1]) read when the op runs; at most
   // k_cache.rows() − q.rows() (the caller checks before write()).
   virtual void attention_causal_at(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,

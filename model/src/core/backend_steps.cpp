@@ -69,6 +69,14 @@ void Backend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, 
   copy_rows_at(heads.slice_rows(s.heads + s.kv_heads, s.kv_heads).reshape({1, kv_row}), v_rows, n_past_at);
 }
 
+void Backend::rope_attention_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
+                                Tensor& v_cache, const Tensor& n_past_at, float scale, Tensor& out) {
+  const RopeAppendShape s = check_rope_append_args(qkv, k_cache, v_cache, n_past_at);
+  rope_append_at(qkv, cos, sin, k_cache, v_cache, n_past_at);
+  const Tensor q = qkv.reshape({s.heads + 2 * s.kv_heads, s.head_dim}).slice_rows(0, s.heads);
+  attention_causal_at(q.reshape({1, s.heads, s.head_dim}), k_cache, v_cache, n_past_at, scale, out);
+}
+
 bool Backend::preprocess_video_on_device(std::span<const FrameView>, double, const PreprocessorConfig&,
                                          const VideoSamplingOptions&, VisionInput&) {
   return false;

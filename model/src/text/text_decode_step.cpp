@@ -1,11 +1,11 @@
 // TextDecoder::decode: one generated token as a recorded step (Backend::record, a CUDA graph on
-// the GPU). A decode step is the same few ops per layer every token (norm+q/k/v, rope+append,
-// attention, o+residual, norm+gate/up, silu·mul+down+residual: the fused one-row ops of
-// vlm/backend.h); launched one by one from the host, their launch costs exceed their run time at
-// batch 1, so the step is recorded once into persistent tensors and replayed.
+// the GPU). A decode step is the same few ops per layer every token (norm+q/k/v, rope+append+
+// attention, o+residual, norm+gate/up, silu·mul+down+residual: the fused ops of vlm/backend.h);
+// launched one by one from the host, their launch costs exceed their run time at batch 1, so the
+// step is recorded once into persistent tensors and replayed.
 // What changes per token lives in small device tensors written before each replay (the id, the
 // cache position, the rope row), and the ops that use them read them when they run
-// (embedding_at, rope_append_at, attention_causal_at). Where the backend joined q/k/v and gate/up
+// (embedding_at, rope_attention_at). Where the backend joined q/k/v and gate/up
 // (text_weights.h) each is one GEMM; otherwise their outputs are views of one buffer, so rope
 // and the KV-cache append are one call either way. The eager path (forward) is the reference: on the CPU
 // both give identical bits (tests/model/text/test_text_decoder.cpp). Where a recording fails
@@ -52,7 +52,6 @@ void TextDecoder::Impl::run_step_ops(DecodeStep& s) {
   Tensor q = heads.slice_rows(0, nh).reshape({1, nh * hd});
   Tensor k = heads.slice_rows(nh, nkv).reshape({1, nkv * hd});
   Tensor v = heads.slice_rows(nh + nkv, nkv).reshape({1, nkv * hd});
-  const Tensor q3 = q.reshape({1, nh, hd});
   const Tensor halves = s.gate_up.reshape({2, F});
   Tensor gate = halves.slice_rows(0, 1);
   Tensor up = halves.slice_rows(1, 1);
@@ -72,8 +71,7 @@ void TextDecoder::Impl::run_step_ops(DecodeStep& s) {
       b.matmul(s.normed, w.k_w, w.k_b, k);
       b.matmul(s.normed, w.v_w, w.v_b, v);
     }
-    b.rope_append_at(s.qkv, s.cos, s.sin, m.k_cache[li], m.v_cache[li], s.n_past);
-    b.attention_causal_at(q3, m.k_cache[li], m.v_cache[li], s.n_past, scale, s.attn);
+    b.rope_attention_at(s.qkv, s.cos, s.sin, m.k_cache[li], m.v_cache[li], s.n_past, scale, s.attn);
     b.matmul_add(s.attn.reshape({1, nh * hd}), w.o_w, s.x);
     if (!w.gate_up_w.empty()) {
       b.rmsnorm_matmul(s.x, w.post_norm, c.rms_norm_eps, w.gate_up_w, Tensor(), s.gate_up);
