@@ -105,6 +105,7 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
   supports_programmatic_launch_ = prop.major >= 9;
   set_programmatic_launch(env_choice("VLM_CUDA_PDL", {"0", "1"}) == 1);
   poison_allocations_ = env_choice("VLM_CUDA_POISON", {"0", "1"}) == 1;
+  split_combine_inline_ = env_choice("VLM_CUDA_SPLIT_COMBINE", {"inline", "kernel"}) == 0;
   VLM_CUDA_CHECK(cudaSetDevice(device_));
   // Creating the stream creates the context: a GPU held by another process in exclusive mode
   // fails here with cudaErrorDevicesUnavailable, reported as such by check.cpp.
@@ -112,6 +113,12 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
   pool_ = std::make_shared<DevicePool>(device_);
   try {
     gemm_ = std::make_unique<GemmRunner>(stream_, *pool_);
+    const size_t counter_bytes = kSplitCounters * sizeof(int32_t);
+    void* counters = pool_->allocate(counter_bytes);
+    std::shared_ptr<DevicePool> pool = pool_;
+    split_counters_ = Tensor(counters, DType::I32, {kSplitCounters},
+                             std::shared_ptr<void>(counters, [pool](void* p) { pool->release(p); }));
+    VLM_CUDA_CHECK(cudaMemsetAsync(counters, 0, counter_bytes, stream_));
     if (const char* path = std::getenv("VLM_CUDA_PROFILE"); path != nullptr && *path != '\0') {
       profile_path_ = path;
       profile_ = std::make_shared<OpProfile>(stream_);

@@ -107,6 +107,10 @@ class CudaBackend final : public Backend {
   // environment's VLM_CUDA_ATTENTION=auto|simt|mma sets it when the backend is created.
   enum class AttentionKernel { Auto, Simt, Mma };
   static constexpr int64_t kMmaMinFlatRows = kAttentionMmaTileRows;
+  // Split-K attention on CUDA cores merges its partials in the kernel (the tile's last block,
+  // AttentionParams::split_counters) unless set to false (VLM_CUDA_SPLIT_COMBINE=kernel): then
+  // the separate combine kernel runs, as the tensor-core path always does.
+  void set_split_combine_inline(bool on) { split_combine_inline_ = on; }
   void set_attention_kernel(AttentionKernel kernel) { attention_kernel_ = kernel; }
   AttentionKernel attention_kernel() const { return attention_kernel_; }
 
@@ -221,6 +225,10 @@ class CudaBackend final : public Backend {
   // old contents) gives NaN instead of plausible values. A debugging aid: one memset per alloc.
   bool poison_allocations_ = false;
   AttentionKernel attention_kernel_ = AttentionKernel::Auto;
+  bool split_combine_inline_ = true;
+  // The split-K counters (zeroed once here; every kernel that uses them leaves them zero).
+  static constexpr int64_t kSplitCounters = 4096;
+  Tensor split_counters_;
   GemvKernel gemv_kernel_ = GemvKernel::Auto;
   bool supports_programmatic_launch_ = false;  // compute capability 9.0 or newer
   bool programmatic_launch_ = false;

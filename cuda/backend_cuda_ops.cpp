@@ -126,6 +126,9 @@ void CudaBackend::run_attention(AttentionParams& params, const std::vector<Atten
     params.part_max = part_max.data_as<float>();
     params.part_sum = part_sum.data_as<float>();
   }
+  // CUDA cores merge the splits in the kernel when the counters cover its (tile, kv head) pairs.
+  const bool inline_combine = splits > 1 && !mma && split_combine_inline_ && blocks <= kSplitCounters;
+  if (inline_combine) params.split_counters = split_counters_.data_as<int32_t>();
   if (mma) {
     launch_attention_mma(params, stream_);
     check_launch("attention (tensor cores)");
@@ -133,7 +136,7 @@ void CudaBackend::run_attention(AttentionParams& params, const std::vector<Atten
     launch_attention(params, stream_);
     check_launch("attention");
   }
-  if (splits > 1) {
+  if (splits > 1 && !inline_combine) {
     launch_attention_combine(params, stream_);
     check_launch("attention_combine");
   }

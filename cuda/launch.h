@@ -188,6 +188,10 @@ struct AttentionParams {
   float* part_acc = nullptr;
   float* part_max = nullptr;
   float* part_sum = nullptr;
+  // CUDA-core kernel with n_splits > 1: when set, one counter per (tile, kv head), all 0 when the
+  // kernel starts; the last block of a tile to finish merges the partials into out (no combine
+  // launch) and sets its counter back to 0.
+  int32_t* split_counters = nullptr;
   // A decode step's rope and cache append fused in (CUDA-core kernel only, one query): when
   // new_row is set, the query and the new key/value come from this joined q|k|v row, not rotated
   // yet (q heads, then k heads, then v heads). The q heads are rotated with rope_cos/rope_sin

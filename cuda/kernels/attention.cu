@@ -6,7 +6,8 @@
 // (running max and sum in the log2 domain, f32 accumulators). Each warp owns 4 rows; for scores a
 // lane owns keys lane and lane + 32, for the output a lane owns dims lane + 32·i. GQA groups share
 // one K/V tile, so a decode step reads each cached key once per kv head. Long key ranges can be
-// split across blocks (flash-decoding) whose partials attention_combine merges.
+// split across blocks (flash-decoding) whose partials attention_combine merges, or, with split
+// counters (launch.h), the tile's last block to finish.
 // This is CUDA-core code: decode (few query rows, split-K) runs here; prefill-sized work goes to
 // the tensor-core version (attention_mma.cu) unless VLM_CUDA_ATTENTION=simt (backend_cuda_ops.cpp).
 // A recorded decode step runs it with the rope and the cache append fused in (AttentionParams::
@@ -23,6 +24,8 @@ constexpr int kThreads = kWarps * 32;
 constexpr int kRowsPerWarp = kAttentionTileRows / kWarps;
 constexpr int kKeys = kAttentionKeyStep;
 static_assert(kKeys == 64, "a lane owns keys lane and lane + 32");
+
+__device__ void combine_item(const AttentionParams& p, int64_t item, int lane);
 
 template <int kDimsPerLane>
 __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) {
@@ -197,17 +200,38 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionParams p) 
       }
     }
   }
+
+  // Split-K merged in place (launch.h: split_counters): the tile's last block to finish counts
+  // n_splits − 1 blocks before it and merges everyone's partials, as the combine kernel would.
+  if (p.n_splits > 1 && p.split_counters != nullptr) {
+    __shared__ int is_last;
+    __threadfence();  // this block's partials reach L2 before it is counted
+    __syncthreads();
+    const int64_t counter = static_cast<int64_t>(blockIdx.x) * p.n_heads_kv + kv_head;
+    if (threadIdx.x == 0) is_last = atomicAdd(&p.split_counters[counter], 1) == p.n_splits - 1;
+    __syncthreads();
+    if (is_last) {
+      __threadfence();  // the other blocks' partials are read after their counts
+#pragma unroll
+      for (int rr = 0; rr < kRowsPerWarp; ++rr) {
+        if (!row_valid[rr]) continue;
+        const int f = tile.f_begin + warp * kRowsPerWarp + rr;
+        combine_item(p, static_cast<int64_t>(f / group) * p.n_heads + kv_head * group + f % group, lane);
+      }
+      if (threadIdx.x == 0) p.split_counters[counter] = 0;  // zero again for the next launch
+    }
+  }
 }
 
-// One warp per (query, head): merges the n_splits partials into the bf16 output.
-__global__ void attention_combine_kernel(AttentionParams p) {
-  const int64_t item = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
-  const int lane = static_cast<int>(threadIdx.x) % 32;
+// Merges the n_splits partials of one (query, head) item into the bf16 output: one warp, lanes
+// over the dims. The combine kernel and the last block of a split tile (attention_kernel) both
+// call it. Partials are read through L2 (__ldcg): in the second case other blocks of the same
+// kernel wrote them, and this SM's L1 may hold an older launch's values.
+__device__ void combine_item(const AttentionParams& p, int64_t item, int lane) {
   const int64_t n_items = static_cast<int64_t>(p.n_queries) * p.n_heads;
-  if (item >= n_items) return;
   const int hd = p.head_dim;
   float global_max = -INFINITY;
-  for (int s = 0; s < p.n_splits; ++s) global_max = fmaxf(global_max, p.part_max[s * n_items + item]);
+  for (int s = 0; s < p.n_splits; ++s) global_max = fmaxf(global_max, __ldcg(&p.part_max[s * n_items + item]));
   bf16_bits* out = p.out + item * hd;  // [query, head] rows are contiguous in out
   if (global_max == -INFINITY) {
     for (int d = lane; d < hd; d += 32) out[d] = 0;
@@ -215,17 +239,25 @@ __global__ void attention_combine_kernel(AttentionParams p) {
   }
   float total = 0.0f;
   for (int s = 0; s < p.n_splits; ++s) {
-    total += exp2f(p.part_max[s * n_items + item] - global_max) * p.part_sum[s * n_items + item];
+    total += exp2f(__ldcg(&p.part_max[s * n_items + item]) - global_max) * __ldcg(&p.part_sum[s * n_items + item]);
   }
   const float inv = total > 0.0f ? 1.0f / total : 0.0f;
   for (int d = lane; d < hd; d += 32) {
     float value = 0.0f;
     for (int s = 0; s < p.n_splits; ++s) {
       const int64_t part = s * n_items + item;
-      value += exp2f(p.part_max[part] - global_max) * p.part_acc[part * hd + d];
+      value += exp2f(__ldcg(&p.part_max[part]) - global_max) * __ldcg(&p.part_acc[part * hd + d]);
     }
     out[d] = float_to_bf16(value * inv);
   }
+}
+
+// One warp per (query, head): merges the n_splits partials into the bf16 output.
+__global__ void attention_combine_kernel(AttentionParams p) {
+  const int64_t item = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  if (item >= static_cast<int64_t>(p.n_queries) * p.n_heads) return;
+  combine_item(p, item, lane);
 }
 
 }  // namespace

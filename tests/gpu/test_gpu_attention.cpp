@@ -5,7 +5,8 @@
 //   chunked prefill after n_past, and single-token decode with long caches (the split-K path),
 //   with garbage beyond the filled cache rows that must not leak into the result;
 // - each kernel forced by VLM_CUDA_ATTENTION (simt: CUDA cores, mma: tensor cores) on the shapes
-//   the automatic choice gives to the other one.
+//   the automatic choice gives to the other one;
+// - split-K merged in the CUDA-core kernel itself equal, bit for bit, to the combine kernel's.
 // Tolerance: the output is one bf16 rounding of an f32 result → rtol 2^-8, atol 1e-3·max|cpu|,
 // plus 2^-9·max|v| for the tensor-core kernel's bf16 probabilities (kernels/attention_mma.cu, as
 // FlashAttention and PyTorch's bf16 SDPA): each weight is off by ≤ 2^-9 relative, so an output
@@ -20,6 +21,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "backend_cuda_impl.h"
 #include "parity.h"
 
 namespace vlm::gpu_test {
@@ -138,6 +140,42 @@ TEST(GpuAttention, EachForcedKernelMatchesCpu) {
     check_causal(b, {1024, 1, 28, 4, 128, 1040}, seed, label);  // split-K decode
     check_causal(b, {300, 5, 28, 4, 128, 320}, seed, label);
   }
+}
+
+// Split-K on CUDA cores merges in the kernel (the tile's last block, with per-tile counters that
+// every launch leaves at zero) or, with VLM_CUDA_SPLIT_COMBINE=kernel, in the combine kernel:
+// the same bits either way, call after call (a counter left non-zero would skip a merge and leave
+// the output as it was: NaN here).
+TEST(GpuAttention, SplitKMergedInTheKernelEqualsTheCombineKernel) {
+  Backends b;
+  auto& cuda = dynamic_cast<cuda::CudaBackend&>(*b.gpu);
+  cuda.set_attention_kernel(cuda::CudaBackend::AttentionKernel::Simt);
+  struct Case {
+    int64_t n_past, n_new, heads, kv_heads, capacity;
+  };
+  uint32_t seed = 500;
+  for (const Case& c : {Case{1000, 1, 28, 4, 1040}, Case{700, 1, 16, 2, 700 + 1}, Case{300, 9, 28, 4, 320}}) {
+    const int64_t hd = 128;
+    const std::vector<int64_t> q_shape = {c.n_new, c.heads, hd}, cache_shape = {c.capacity, c.kv_heads, hd};
+    const auto q = random_bf16(static_cast<size_t>(c.n_new * c.heads * hd), seed++, -2.0f, 2.0f);
+    const auto k = random_bf16(static_cast<size_t>(c.capacity * c.kv_heads * hd), seed++, -2.0f, 2.0f);
+    const auto v = random_bf16(static_cast<size_t>(c.capacity * c.kv_heads * hd), seed++);
+    const std::vector<float> nan(q.size(), NAN);
+    const Tensor gq = b.gpu_act(q, q_shape), gk = b.gpu_act(k, cache_shape), gv = b.gpu_act(v, cache_shape);
+    const auto run = [&](bool inline_combine) {
+      cuda.set_split_combine_inline(inline_combine);
+      Tensor out = b.gpu_act(nan, q_shape);
+      b.gpu->attention_causal(gq, gk, gv, c.n_past, 0.088f, out);
+      return b.gpu->to_host_f32(out);
+    };
+    const std::string label = "n_past=" + std::to_string(c.n_past) + " n_new=" + std::to_string(c.n_new);
+    const auto merged_by_kernel = run(false);
+    for (int call = 0; call < 3; ++call) {
+      EXPECT_EQ(run(true), merged_by_kernel) << label << ", call " << call;
+    }
+    for (float x : merged_by_kernel) ASSERT_FALSE(std::isnan(x)) << label;
+  }
+  cuda.set_split_combine_inline(true);
 }
 
 TEST(GpuAttention, RejectsAnUnknownKernelChoice) {

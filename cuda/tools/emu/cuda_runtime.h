@@ -428,6 +428,11 @@ int cudaLaunchKernelEx(const cudaLaunchConfig_t* config, void (*kernel)(Expected
 inline float __uint_as_float(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
 inline uint32_t __float_as_uint(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
 inline float rsqrtf(float x) { return 1.0f / std::sqrt(x); }
+// Device-wide atomics and fences: blocks run one after another here, so a fence has nothing to
+// order and an atomic is a plain read-modify-write (under the launch mutex).
+inline int atomicAdd(int* address, int value) { const int old = *address; *address = old + value; return old; }
+inline void __threadfence() {}
+template <typename T> T __ldcg(const T* address) { return *address; }
 // Round-to-nearest single operations (never contracted into an FMA on the GPU); here -O1/-O2
 // without -ffast-math or FMA targets already rounds each operation.
 inline float __fmul_rn(float a, float b) { return a * b; }
