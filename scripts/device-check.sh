@@ -188,9 +188,11 @@ run_checks() {
   if [ -f "$ckpt/3b/config.json" ]; then
     # Switches a GPU has to decide (cuda/README "Not done yet"): each run against the default in
     # the same step. VLM_CUDA_PDL=1: decode GEMVs with programmatic dependent launch (off by
-    # default until shown); VLM_CUDA_PAD_K=0: the vision MLP as the checkpoint has it (3420).
-    log "A/B on the 3B-shaped checkpoint: default vs VLM_CUDA_PDL=1 (decode) vs VLM_CUDA_PAD_K=0 (vision)"
-    for setting in default VLM_CUDA_PDL=1 VLM_CUDA_PAD_K=0; do
+    # default until shown); VLM_CUDA_PAD_K=0: the vision MLP as the checkpoint has it (3420);
+    # VLM_CUDA_SPLIT_COMBINE=kernel: decode attention's split-K merged by the separate combine
+    # kernel instead of the attention kernel's last block (on by default, not yet measured).
+    log "A/B on the 3B-shaped checkpoint: default vs VLM_CUDA_PDL=1 (decode) vs VLM_CUDA_PAD_K=0 (vision) vs VLM_CUDA_SPLIT_COMBINE=kernel (decode)"
+    for setting in default VLM_CUDA_PDL=1 VLM_CUDA_PAD_K=0 VLM_CUDA_SPLIT_COMBINE=kernel; do
       echo "--- $setting"
       local envs=()
       [ "$setting" != default ] && envs=("$setting")
