@@ -148,8 +148,9 @@ void CudaBackend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& s
 }
 
 // The CUDA-core attention kernel with the rope and the cache append inside (launch.h:
-// AttentionParams::new_row): one kernel (+ the split-K combine) instead of two per layer. Where
-// the tensor-core kernel is chosen for this size (VLM_CUDA_ATTENTION=mma), the two ops instead.
+// AttentionParams::new_row): one kernel per layer instead of rope_append_at's, the attention's
+// and (unless merged in the kernel: split_counters) the split-K combine's. Where the tensor-core
+// kernel is chosen for this size (VLM_CUDA_ATTENTION=mma), the two ops instead.
 void CudaBackend::rope_attention_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
                                     Tensor& v_cache, const Tensor& n_past_at, float scale, Tensor& out) {
   enter("rope_attention_at");
