@@ -53,6 +53,9 @@ class CudaBackend final : public Backend {
                         std::span<const int32_t> cu_seqlens, float scale, Tensor& out) override;
   void attention_causal(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
                         int64_t n_past, float scale, Tensor& out) override;
+  void rope_attention_varlen(Tensor& q, Tensor& k, const Tensor& v, const Tensor& cos,
+                             const Tensor& sin, std::span<const int32_t> cu_seqlens, float scale,
+                             Tensor& out) override;
   void silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) override;
   void gelu(const Tensor& x, Tensor& y) override;
   void add(const Tensor& a, const Tensor& b, Tensor& y) override;
@@ -169,6 +172,11 @@ class CudaBackend final : public Backend {
   void convert(const void* src, DType src_type, void* dst, DType dst_type, int64_t n);
   // Whether a call with this many flat rows (query rows × group) per kv head runs on tensor cores.
   bool use_mma_attention(bool varlen, int64_t flat_rows) const;
+  // attention_varlen after the checks; with rope tables (rope_attention_varlen), q and k are
+  // rotated by the tensor-core kernel as it loads them (the caller made sure it runs).
+  void run_varlen_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                            const AttentionShape& shape, std::span<const int32_t> cu_seqlens,
+                            float scale, Tensor& out, const float* rope_cos, const float* rope_sin);
   // A decode step's rope and cache append done inside the CUDA-core attention kernel
   // (AttentionParams::new_row and the fields after it).
   struct FusedDecodeRope {

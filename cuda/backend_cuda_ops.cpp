@@ -144,15 +144,39 @@ void CudaBackend::run_attention(AttentionParams& params, const std::vector<Atten
 
 void CudaBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tensor& v,
                                    std::span<const int32_t> cu_seqlens, float scale, Tensor& out) {
-  const char* op = "attention_varlen";
   enter("attention_varlen");
   const AttentionShape shape = check_attention_varlen_args(q, k, v, cu_seqlens, out, kCudaDTypes);
+  run_varlen_attention(q, k, v, shape, cu_seqlens, scale, out, nullptr, nullptr);
+}
+
+// The tensor-core kernel rotates q and k as it loads them (AttentionParams::rope_rows_cos); where
+// the CUDA-core kernel would run instead (VLM_CUDA_ATTENTION=simt), the three ops.
+void CudaBackend::rope_attention_varlen(Tensor& q, Tensor& k, const Tensor& v, const Tensor& cos,
+                                        const Tensor& sin, std::span<const int32_t> cu_seqlens,
+                                        float scale, Tensor& out) {
+  enter("rope_attention_varlen");
+  const AttentionShape shape = check_attention_varlen_args(q, k, v, cu_seqlens, out, kCudaDTypes);
+  check_rope_args(q, cos, sin, kCudaDTypes);
+  if (shape.rows == 0 || shape.heads == 0 || !use_mma_attention(true, shape.rows)) {
+    Backend::rope_attention_varlen(q, k, v, cos, sin, cu_seqlens, scale, out);
+    return;
+  }
+  run_varlen_attention(q, k, v, shape, cu_seqlens, scale, out, cos.data_as<const float>(),
+                       sin.data_as<const float>());
+}
+
+void CudaBackend::run_varlen_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                       const AttentionShape& shape,
+                                       std::span<const int32_t> cu_seqlens, float scale, Tensor& out,
+                                       const float* rope_cos, const float* rope_sin) {
+  const char* op = rope_cos != nullptr ? "rope_attention_varlen" : "attention_varlen";
   const int64_t total = shape.rows, heads = shape.heads, head_dim = shape.head_dim;
   if (total == 0 || heads == 0) return;
   check_head_dim(head_dim, op);
   check_int32_range(total, op, "rows");
   check_int32_range(heads, op, "heads");
   const bool mma = use_mma_attention(true, total);
+  VLM_CHECK(mma || rope_cos == nullptr, Internal, op << ": the rotation on load needs the tensor-core kernel");
   const int32_t tile_rows = mma ? kAttentionMmaTileRows : kAttentionTileRows;
   std::vector<AttentionTile> tiles;
   for (size_t s = 0; s + 1 < cu_seqlens.size(); ++s) {
@@ -170,6 +194,8 @@ void CudaBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tenso
   params.n_heads = params.n_heads_kv = static_cast<int32_t>(heads);
   params.head_dim = static_cast<int32_t>(head_dim);
   params.scale = scale;
+  params.rope_rows_cos = rope_cos;
+  params.rope_rows_sin = rope_sin;
   run_attention(params, tiles, total, mma);
 }
 

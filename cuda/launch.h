@@ -204,6 +204,11 @@ struct AttentionParams {
   bf16_bits* k_store = nullptr;
   bf16_bits* v_store = nullptr;
   int64_t cache_rows = 0;
+  // Tensor-core kernel, varlen (the ViT): when set, q and k are rotated (rotate-half RoPE) as
+  // they are loaded, with the f32 tables' row of each token ([n_queries, head_dim]; q and k rows
+  // share the token index), instead of by a rope pass before.
+  const float* rope_rows_cos = nullptr;
+  const float* rope_rows_sin = nullptr;
 };
 
 // Flat rows per tile the kernel expects (tiles are built by the host with this size).

@@ -3,7 +3,9 @@
 // prefill (head_dim 128). Same contract as attention.cu (AttentionParams, launch.h): same tiles,
 // masks, scale, n_past (or n_past_at), fully masked rows → 0, split-K partials for
 // launch_attention_combine.
-// Decode (a few query rows) stays on attention.cu; backend_cuda_ops.cpp chooses.
+// Decode (a few query rows) stays on attention.cu; backend_cuda_ops.cpp chooses. The ViT's call
+// may rotate q and k as they are loaded (AttentionParams::rope_rows_cos: its rope fused in,
+// saving two passes over q and k per block).
 //
 // Shape: one block of 4 warps takes a tile of 64 flat rows (16 per warp) of one kv head and
 // streams the tile's keys through shared memory 64 at a time (K and V row-major, rows padded by 16
@@ -91,6 +93,50 @@ __device__ __forceinline__ void load_rows(bf16_bits* dst, int ld, int rows, int 
   }
 }
 
+// load_rows of rows rotated as they are loaded (rotate-half RoPE with the f32 tables' row
+// table_row_of(r): common.cuh's rope_element, so the bits equal rope() then load_rows). With
+// 16-byte rows and half = hd/2 a multiple of 8, a chunk and its partner at ±half move as two
+// 16-byte loads; otherwise element by element.
+template <int kDim, typename SrcOf, typename TableRowOf>
+__device__ __forceinline__ void load_rows_rotated(bf16_bits* dst, int ld, int rows, int hd, bool vec16,
+                                                  const float* cos, const float* sin, SrcOf src_of,
+                                                  TableRowOf table_row_of) {
+  constexpr int kVecs = kDim / 8;
+  const int half = hd / 2;
+  const bool pairs16 = vec16 && half % 8 == 0;
+  for (int idx = threadIdx.x; idx < rows * kVecs; idx += kThreads) {
+    const int r = idx / kVecs, d0 = (idx % kVecs) * 8;
+    const bf16_bits* src = src_of(r);
+    Vec16 value{{0, 0, 0, 0}};
+    if (src != nullptr && d0 < hd) {
+      const int64_t t = table_row_of(r);
+      const float* c = cos + t * hd;
+      const float* s = sin + t * hd;
+      if (pairs16 && d0 + 8 <= hd) {
+        const int partner = d0 < half ? d0 + half : d0 - half;
+        const Vec16 own = *reinterpret_cast<const Vec16*>(src + d0);
+        const Vec16 other = *reinterpret_cast<const Vec16*>(src + partner);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+          const int d = d0 + i;
+          const float x = bf16_to_float(static_cast<bf16_bits>(own.w[i / 2] >> (16 * (i % 2))));
+          const float y = bf16_to_float(static_cast<bf16_bits>(other.w[i / 2] >> (16 * (i % 2))));
+          const uint32_t bits = d < half ? rope_new_lo(x, y, c[d], s[d]) : rope_new_hi(y, x, c[d], s[d]);
+          value.w[i / 2] |= bits << (16 * (i % 2));
+        }
+      } else {
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+          const int d = d0 + i;
+          const uint32_t bits = d < hd ? rope_element(src, d, half, c, s) : 0u;
+          value.w[i / 2] |= bits << (16 * (i % 2));
+        }
+      }
+    }
+    *reinterpret_cast<Vec16*>(dst + r * ld + d0) = value;
+  }
+}
+
 template <int kDimTiles>
 __global__ void __launch_bounds__(kThreads) attention_mma_kernel(AttentionParams p) {
   constexpr int kDim = kDimTiles * 16;
@@ -119,13 +165,19 @@ __global__ void __launch_bounds__(kThreads) attention_mma_kernel(AttentionParams
 
   // The tile's queries (flat row f = query·group + g → head kv_head·group + g), staged in the K
   // tile's space, then kept as A fragments by each warp.
-  load_rows<kDim>(k_tile, kLd, kRows, hd, vec16, [&](int r) -> const bf16_bits* {
+  const auto q_row = [&](int r) -> const bf16_bits* {
     const int f = tile.f_begin + r;
     if (f >= tile.f_end) return nullptr;
     const int64_t query = f / group;
     const int head = kv_head * group + f % group;
     return p.q + query * q_stride + static_cast<int64_t>(head) * hd;
-  });
+  };
+  if (p.rope_rows_cos != nullptr) {  // q rotated on load (launch.h: rope_rows_cos)
+    load_rows_rotated<kDim>(k_tile, kLd, kRows, hd, vec16, p.rope_rows_cos, p.rope_rows_sin, q_row,
+                            [&](int r) { return static_cast<int64_t>((tile.f_begin + r) / group); });
+  } else {
+    load_rows<kDim>(k_tile, kLd, kRows, hd, vec16, q_row);
+  }
   __syncthreads();
   FragA q_frag[kDimTiles];
 #pragma unroll
@@ -156,9 +208,15 @@ __global__ void __launch_bounds__(kThreads) attention_mma_kernel(AttentionParams
   for (int k0 = key_begin; k0 < key_end; k0 += kKeys) {
     __syncthreads();  // the previous K/V tile (first time: the Q staging) is consumed
     const int n_keys = min(kKeys, key_end - k0);
-    load_rows<kDim>(k_tile, kLd, kKeys, hd, vec16, [&](int r) -> const bf16_bits* {
+    const auto k_row = [&](int r) -> const bf16_bits* {
       return r < n_keys ? p.k + (k0 + r) * kv_stride + static_cast<int64_t>(kv_head) * hd : nullptr;
-    });
+    };
+    if (p.rope_rows_cos != nullptr) {  // k rotated on load
+      load_rows_rotated<kDim>(k_tile, kLd, kKeys, hd, vec16, p.rope_rows_cos, p.rope_rows_sin, k_row,
+                              [&](int r) { return static_cast<int64_t>(k0 + r); });
+    } else {
+      load_rows<kDim>(k_tile, kLd, kKeys, hd, vec16, k_row);
+    }
     load_rows<kDim>(v_tile, kLd, kKeys, hd, vec16, [&](int r) -> const bf16_bits* {
       return r < n_keys ? p.v + (k0 + r) * kv_stride + static_cast<int64_t>(kv_head) * hd : nullptr;
     });

@@ -6,7 +6,8 @@
 //   with garbage beyond the filled cache rows that must not leak into the result;
 // - each kernel forced by VLM_CUDA_ATTENTION (simt: CUDA cores, mma: tensor cores) on the shapes
 //   the automatic choice gives to the other one;
-// - split-K merged in the CUDA-core kernel itself equal, bit for bit, to the combine kernel's.
+// - split-K merged in the CUDA-core kernel itself equal, bit for bit, to the combine kernel's;
+// - the ViT's rope inside the tensor-core kernel equal, bit for bit, to rope then attention.
 // Tolerance: the output is one bf16 rounding of an f32 result → rtol 2^-8, atol 1e-3·max|cpu|,
 // plus 2^-9·max|v| for the tensor-core kernel's bf16 probabilities (kernels/attention_mma.cu, as
 // FlashAttention and PyTorch's bf16 SDPA): each weight is off by ≤ 2^-9 relative, so an output
@@ -176,6 +177,67 @@ TEST(GpuAttention, SplitKMergedInTheKernelEqualsTheCombineKernel) {
     for (float x : merged_by_kernel) ASSERT_FALSE(std::isnan(x)) << label;
   }
   cuda.set_split_combine_inline(true);
+}
+
+// The ViT's rope + attention with the rotation inside the tensor-core kernel equals rope, rope,
+// attention_varlen on the same backend bit for bit (head_dim 80, 128 and 40, window-sized and
+// frame-sized segments, rows not a multiple of the tile), and the CPU's attention of the rotated
+// q and k (rounded to bf16) within the attention tolerance.
+TEST(GpuAttention, RopeInsideVarlenAttentionIsRopeThenAttention) {
+  Backends b;
+  struct Case {
+    std::vector<int32_t> cu_seqlens;
+    int64_t heads, head_dim;
+  };
+  uint32_t seed = 600;
+  for (const Case& c : {Case{{0, 64, 128, 192, 256}, 16, 80}, Case{{0, 1}, 2, 80}, Case{{0, 40, 97}, 4, 128},
+                        Case{{0, 1025}, 2, 80}, Case{{0, 70}, 2, 40}}) {  // 40: element by element
+    const int64_t total = c.cu_seqlens.back();
+    const std::vector<int64_t> shape = {total, c.heads, c.head_dim};
+    const size_t n = static_cast<size_t>(total * c.heads * c.head_dim);
+    const auto q = random_bf16(n, seed++, -2.0f, 2.0f), k = random_bf16(n, seed++, -2.0f, 2.0f);
+    const auto v = random_bf16(n, seed++);
+    std::vector<float> cos(static_cast<size_t>(total * c.head_dim)), sin(cos.size());
+    for (int64_t r = 0; r < total; ++r) {
+      for (int64_t d = 0; d < c.head_dim; ++d) {
+        const double angle = (r % 37 + 1) * std::pow(10000.0, -2.0 * (d % (c.head_dim / 2)) / c.head_dim);
+        cos[static_cast<size_t>(r * c.head_dim + d)] = static_cast<float>(std::cos(angle));
+        sin[static_cast<size_t>(r * c.head_dim + d)] = static_cast<float>(std::sin(angle));
+      }
+    }
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    const auto run = [&](bool fused) {
+      Tensor tq = b.gpu_act(q, shape), tk = b.gpu_act(k, shape);
+      const Tensor tv = b.gpu_act(v, shape);
+      const Tensor tc = b.gpu->from_host_f32(cos.data(), {total, c.head_dim}, DType::F32);
+      const Tensor ts = b.gpu->from_host_f32(sin.data(), {total, c.head_dim}, DType::F32);
+      Tensor out = b.gpu->alloc(DType::BF16, shape);
+      if (fused) {
+        b.gpu->rope_attention_varlen(tq, tk, tv, tc, ts, c.cu_seqlens, scale, out);
+      } else {
+        b.gpu->Backend::rope_attention_varlen(tq, tk, tv, tc, ts, c.cu_seqlens, scale, out);  // 3 ops
+      }
+      return b.gpu->to_host_f32(out);
+    };
+    const std::string label = "rope+varlen rows=" + std::to_string(total) + " heads=" + std::to_string(c.heads) +
+                              " head_dim=" + std::to_string(c.head_dim);
+    const auto fused = run(true);
+    EXPECT_EQ(fused, run(false)) << label << ": not rope then attention's bits";
+    // The CPU reference from the rotated q and k rounded to bf16, as the GPU (and PyTorch in bf16)
+    // holds them, so that the attention's own tolerance applies.
+    const auto rotated_bf16 = [&](const std::vector<float>& x) {
+      Tensor t = b.cpu_act(x, shape);
+      b.cpu->rope(t, b.cpu->from_host_f32(cos.data(), {total, c.head_dim}, DType::F32),
+                  b.cpu->from_host_f32(sin.data(), {total, c.head_dim}, DType::F32));
+      std::vector<float> values = b.cpu->to_host_f32(t);
+      for (float& value : values) value = quantize_bf16(value);
+      return b.cpu_act(values, shape);
+    };
+    Tensor cpu_out = b.cpu->alloc(DType::F32, shape);
+    b.cpu->attention_varlen(rotated_bf16(q), rotated_bf16(k), b.cpu_act(v, shape), c.cu_seqlens, scale, cpu_out);
+    const auto cpu = b.cpu->to_host_f32(cpu_out);
+    expect_close(fused, cpu, kBf16HalfUlp, attention_atol(v, cpu), label);
+  }
 }
 
 TEST(GpuAttention, RejectsAnUnknownKernelChoice) {

@@ -118,6 +118,14 @@ class Backend {
   virtual void add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weight, float eps,
                            Tensor& y);
 
+  // rope(q), rope(k) with the tables cos/sin [M, head_dim] (F32), then attention_varlen: the
+  // ViT's attention, which a device backend may run with the rotation inside the attention kernel
+  // (CUDA's tensor-core kernel: two passes over q and k fewer per block). q and k are left
+  // rotated or not. The default is those three ops (backend_fused.cpp).
+  virtual void rope_attention_varlen(Tensor& q, Tensor& k, const Tensor& v, const Tensor& cos,
+                                     const Tensor& sin, std::span<const int32_t> cu_seqlens,
+                                     float scale, Tensor& out);
+
   // ---- ops on joined projections (optional) ----
   // Where weights are joined (upload_weights_concat: q|k|v, gate|up), a prefill runs one GEMM per
   // joined weight and these ops split its output rows. Each is exactly the op sequence its

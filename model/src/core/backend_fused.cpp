@@ -1,6 +1,7 @@
-// The default fused one-row ops (vlm/backend.h: rmsnorm_matmul, matmul_add, silu_mul_matmul_add):
-// the op sequences they stand for, one op after another, with their intermediates allocated in
-// the activation dtype. A backend that fuses them (CUDA: one GEMV kernel each) must give the same
+// The default fused ops (vlm/backend.h: the one-row rmsnorm_matmul, matmul_add,
+// silu_mul_matmul_add, and rope_attention_varlen): the op sequences they stand for, one op after
+// another, with their intermediates allocated in the activation dtype. A backend that fuses them
+// (CUDA: one GEMV kernel each; the rope inside the tensor-core attention) must give the same
 // values; the CPU keeps these, so its recorded decode step stays bit-identical to the eager path.
 #include "vlm/backend.h"
 #include "vlm/error.h"
@@ -41,6 +42,14 @@ void Backend::silu_mul_matmul_add(const Tensor& gate_up, const Tensor& w, Tensor
   Tensor product = alloc(activation_dtype(), {1, w.rows()});
   matmul(act, w, Tensor(), product);
   add(residual, product, residual);
+}
+
+void Backend::rope_attention_varlen(Tensor& q, Tensor& k, const Tensor& v, const Tensor& cos,
+                                    const Tensor& sin, std::span<const int32_t> cu_seqlens,
+                                    float scale, Tensor& out) {
+  rope(q, cos, sin);
+  rope(k, cos, sin);
+  attention_varlen(q, k, v, cu_seqlens, scale, out);
 }
 
 }  // namespace vlm

@@ -106,10 +106,8 @@ void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, const Tensor& n
   Tensor k_heads = k.reshape({n, heads, head_dim});
   Tensor v_heads = v.reshape({n, heads, head_dim});
   Tensor attn_heads = attn.reshape({n, heads, head_dim});
-  backend.rope(q_heads, cos, sin);
-  backend.rope(k_heads, cos, sin);
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  backend.attention_varlen(q_heads, k_heads, v_heads, segments, scale, attn_heads);
+  backend.rope_attention_varlen(q_heads, k_heads, v_heads, cos, sin, segments, scale, attn_heads);
   backend.matmul(attn, w.proj_weight, w.proj_bias, tmp);
   backend.add_rmsnorm(tmp, x, w.norm2, kVisionNormEps, normed);  // x += proj; normed = norm2(x)
 
