@@ -128,15 +128,29 @@ void CudaBackend::copy_rows_at(const Tensor& src, Tensor& dst, const Tensor& dst
   check_launch("copy_rows_at");
 }
 
-void CudaBackend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
-                                 Tensor& v_cache, const Tensor& n_past_at) {
-  enter("rope_append_at");
+namespace {
+
+// rope_append_at's shared checks plus this kernel's: qkv BF16, the tables F32 [1, head_dim] with
+// head_dim even.
+RopeAppendShape check_one_row_rope_args(const Tensor& qkv, const Tensor& cos, const Tensor& sin,
+                                        const Tensor& k_cache, const Tensor& v_cache,
+                                        const Tensor& n_past_at, const char* op) {
   const RopeAppendShape s = check_rope_append_args(qkv, k_cache, v_cache, n_past_at);
   VLM_CHECK(qkv.dtype() == DType::BF16 && cos.dtype() == DType::F32 && sin.dtype() == DType::F32 &&
                 cos.numel() == s.head_dim && sin.numel() == s.head_dim && s.head_dim % 2 == 0,
-            InvalidInput, "rope_append_at: qkv " << qkv.describe() << " must be BF16 and cos "
-                                                 << cos.describe() << " / sin " << sin.describe()
-                                                 << " F32 [1, " << s.head_dim << "], head_dim even");
+            InvalidInput, op << ": qkv " << qkv.describe() << " must be BF16 and cos " << cos.describe()
+                             << " / sin " << sin.describe() << " F32 [1, " << s.head_dim
+                             << "], head_dim even");
+  return s;
+}
+
+}  // namespace
+
+void CudaBackend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
+                                 Tensor& v_cache, const Tensor& n_past_at) {
+  enter("rope_append_at");
+  const RopeAppendShape s = check_one_row_rope_args(qkv, cos, sin, k_cache, v_cache, n_past_at,
+                                                    "rope_append_at");
   VLM_CHECK(s.heads + s.kv_heads <= INT32_MAX && s.head_dim <= INT32_MAX, Unsupported,
             "rope_append_at: " << s.heads << " heads exceed the CUDA kernel's int range");
   launch_rope_append(qkv.data_as<bf16_bits>(), cos.data_as<const float>(), sin.data_as<const float>(),
@@ -154,12 +168,8 @@ void CudaBackend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& s
 void CudaBackend::rope_attention_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
                                     Tensor& v_cache, const Tensor& n_past_at, float scale, Tensor& out) {
   enter("rope_attention_at");
-  const RopeAppendShape s = check_rope_append_args(qkv, k_cache, v_cache, n_past_at);
-  VLM_CHECK(qkv.dtype() == DType::BF16 && cos.dtype() == DType::F32 && sin.dtype() == DType::F32 &&
-                cos.numel() == s.head_dim && sin.numel() == s.head_dim && s.head_dim % 2 == 0,
-            InvalidInput, "rope_attention_at: qkv " << qkv.describe() << " must be BF16 and cos "
-                                                    << cos.describe() << " / sin " << sin.describe()
-                                                    << " F32 [1, " << s.head_dim << "], head_dim even");
+  const RopeAppendShape s = check_one_row_rope_args(qkv, cos, sin, k_cache, v_cache, n_past_at,
+                                                    "rope_attention_at");
   const Tensor q = qkv.reshape({s.heads + 2 * s.kv_heads, s.head_dim})
                        .slice_rows(0, s.heads)
                        .reshape({1, s.heads, s.head_dim});

@@ -138,6 +138,18 @@ void check_attention_tensor(const Tensor& t, const DTypePolicy& policy, const ch
             op << ": " << name << " " << t.describe() << " must be [rows, heads, head_dim]");
 }
 
+// q [rows, heads, head_dim] and caches [capacity, kv_heads, head_dim] alike, all activations.
+void check_q_and_caches(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
+                        const DTypePolicy& policy, const char* op) {
+  check_attention_tensor(q, policy, op, "q");
+  check_attention_tensor(k_cache, policy, op, "k_cache");
+  check_attention_tensor(v_cache, policy, op, "v_cache");
+  VLM_CHECK(v_cache.shape() == k_cache.shape(), InvalidInput,
+            op << ": v_cache " << v_cache.describe() << " must match k_cache " << k_cache.describe());
+  VLM_CHECK(k_cache.dim(2) == q.dim(2), InvalidInput,
+            op << ": k_cache " << k_cache.describe() << " and q " << q.describe() << " differ in head_dim");
+}
+
 }  // namespace
 
 AttentionShape check_attention_varlen_args(const Tensor& q, const Tensor& k, const Tensor& v,
@@ -166,17 +178,11 @@ CausalAttentionShape check_attention_causal_args(const Tensor& q, const Tensor& 
                                                  const Tensor& v_cache, int64_t n_past,
                                                  const Tensor& out, const DTypePolicy& policy) {
   const char* op = "attention_causal";
-  check_attention_tensor(q, policy, op, "q");
-  check_attention_tensor(k_cache, policy, op, "k_cache");
-  check_attention_tensor(v_cache, policy, op, "v_cache");
+  check_q_and_caches(q, k_cache, v_cache, policy, op);
   check_attention_tensor(out, policy, op, "out");
   VLM_CHECK(out.shape() == q.shape(), InvalidInput,
             op << ": out " << out.describe() << " must match q " << q.describe());
-  VLM_CHECK(v_cache.shape() == k_cache.shape(), InvalidInput,
-            op << ": v_cache " << v_cache.describe() << " must match k_cache " << k_cache.describe());
   const CausalAttentionShape shape{q.dim(0), q.dim(1), k_cache.dim(1), q.dim(2), k_cache.dim(0)};
-  VLM_CHECK(k_cache.dim(2) == shape.head_dim, InvalidInput,
-            op << ": k_cache " << k_cache.describe() << " and q " << q.describe() << " differ in head_dim");
   VLM_CHECK(shape.kv_heads > 0 && shape.heads % shape.kv_heads == 0, InvalidInput,
             op << ": " << shape.heads << " query heads are not a multiple of " << shape.kv_heads
                << " kv heads");
@@ -192,14 +198,8 @@ RopeAppendRowsShape check_rope_append_rows_args(const Tensor& qkv, const Tensor&
                                                 const DTypePolicy& policy) {
   const char* op = "rope_append";
   check_activation(qkv, policy, op, "qkv");
-  check_attention_tensor(q, policy, op, "q");
-  check_attention_tensor(k_cache, policy, op, "k_cache");
-  check_attention_tensor(v_cache, policy, op, "v_cache");
-  VLM_CHECK(v_cache.shape() == k_cache.shape(), InvalidInput,
-            op << ": v_cache " << v_cache.describe() << " must match k_cache " << k_cache.describe());
+  check_q_and_caches(q, k_cache, v_cache, policy, op);
   const RopeAppendRowsShape shape{q.dim(0), q.dim(1), k_cache.dim(1), q.dim(2), k_cache.dim(0)};
-  VLM_CHECK(k_cache.dim(2) == shape.head_dim, InvalidInput,
-            op << ": k_cache " << k_cache.describe() << " and q " << q.describe() << " differ in head_dim");
   const int64_t row = (shape.heads + 2 * shape.kv_heads) * shape.head_dim;
   VLM_CHECK(qkv.rank() == 2 && qkv.rows() == shape.rows && qkv.cols() == row, InvalidInput,
             op << ": qkv " << qkv.describe() << " must be [" << shape.rows << ", " << row << "] ("
