@@ -1,6 +1,7 @@
 // Runs the real kernel sources (rewritten by emulate_kernels.sh to call emu::launch instead of
 // <<<...>>>) on the host against naive double-precision references: elementwise ops, conversions,
-// rmsnorm (+ fused residual), rope, embedding, gather, argmax ties, varlen and causal GQA attention
+// rmsnorm (+ fused residual), rope, embedding, gather, argmax ties, the one-row matmul with each
+// prologue and the residual epilogue, varlen and causal GQA attention
 // including the split-K decode path and its combine, on both attention kernels (attention.cu and
 // the tensor-core attention_mma.cu through the fake <mma.h>), n_past also read on the device.
 // Tolerance: one or two bf16 roundings (the tensor-core kernel: see attention_case).
@@ -106,6 +107,29 @@ int main() {
   // argmax with ties
   { int rows = 2, cols = 3000; auto x = rnd(rows * cols, 5); x[1234] = f2b(9); x[2500] = f2b(9); x[cols + 7] = f2b(9); std::vector<int32_t> out(rows);
     launch_argmax(x.data(), ElemType::BF16, rows, cols, out.data(), nullptr); check("argmax ties", (out[0] != 1234) + (out[1] != 7), 0); }
+  // one-row matmul (gemv.cu): each prologue, with and without the residual epilogue; 37 rows (not
+  // a multiple of the block's 8), K = 1032 (a tail after the unrolled loop), a bias.
+  for (int pro = 0; pro < 3; ++pro) for (int add = 0; add < 2; ++add) {
+    const int n = 37, k = 1032; const GemvPrologue prologue = (GemvPrologue)pro;
+    auto x = rnd(prologue == GemvPrologue::SiluMul ? 2 * k : k, 3), nw = rnd(k, 1), w = rnd((size_t)n * k, 0.1f), bias = rnd(n, 1), res = rnd(n, 4);
+    const auto res0 = res; std::vector<uint16_t> y(n, 0);
+    GemvArgs a; a.x = x.data(); a.norm_weight = nw.data(); a.eps = 1e-6f; a.w = w.data(); a.bias = bias.data(); a.n = n; a.k = k; a.prologue = prologue;
+    if (add) a.residual = res.data(); else a.y = y.data();
+    launch_gemv(a, nullptr);
+    std::vector<double> act(k); double ss = 0;
+    for (int i = 0; i < k; ++i) ss += (double)b2f(x[i]) * b2f(x[i]);
+    for (int i = 0; i < k; ++i) {
+      const double g = b2f(x[i]);
+      if (prologue == GemvPrologue::RmsNorm) act[i] = b2f(f2b(b2f(f2b((float)(g / std::sqrt(ss / k + 1e-6)))) * b2f(nw[i])));
+      else if (prologue == GemvPrologue::SiluMul) act[i] = b2f(f2b(b2f(f2b((float)(g / (1 + std::exp(-g))))) * b2f(x[k + i])));
+      else act[i] = g;
+    }
+    double e = 0, max_ref = 0; std::vector<double> ref(n);
+    for (int r = 0; r < n; ++r) { double dot = b2f(bias[r]); for (int i = 0; i < k; ++i) dot += b2f(w[(size_t)r * k + i]) * act[i]; ref[r] = add ? b2f(res0[r]) + b2f(f2b((float)dot)) : dot; max_ref = std::max(max_ref, std::abs(ref[r])); }
+    for (int r = 0; r < n; ++r) e = std::max(e, std::abs(b2f(add ? res[r] : y[r]) - ref[r]) / max_ref);
+    const char* names[3][2] = {{"gemv", "gemv +residual"}, {"gemv rmsnorm prologue", "gemv rmsnorm prologue +residual"}, {"gemv silu_mul prologue", "gemv silu_mul prologue +residual"}};
+    check(names[pro][add], e, 1.0 / 128);
+  }
   // attention
   const char* only = std::getenv("EMU_ONLY_SPLITS");
   if (!only) {
