@@ -2,13 +2,15 @@
 // CUDA backend (BF16 activations) from identical inputs. Inputs are drawn once and rounded to bf16
 // on the host, so both backends start from exactly the same values and the only differences are
 // the CUDA path's bf16 roundings (of outputs and of the intermediates PyTorch's bf16 modules
-// round too). Tolerances are stated per test as |gpu − cpu| ≤ rtol·|cpu| + atol·max|cpu|.
+// round too). Tolerances are stated per test as |gpu − cpu| ≤ rtol·|cpu| + atol·max|cpu|. Also
+// the check that a backend refuses a bad VLM_CUDA_* value by name (expect_env_refused).
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <string>
@@ -83,6 +85,20 @@ inline double expect_close(const std::vector<float>& gpu, const std::vector<floa
                      << " values outside the tolerance; first at " << first_bad << " gpu "
                      << (bad ? gpu[first_bad] : 0.0f) << " cpu " << (bad ? cpu[first_bad] : 0.0f);
   return rel;
+}
+
+// A CUDA backend created with NAME=VALUE in the environment must refuse with InvalidInput naming
+// `words`; the variable is unset afterwards.
+inline void expect_env_refused(const char* name, const char* value, const std::string& words) {
+  ASSERT_EQ(setenv(name, value, 1), 0);
+  try {
+    auto backend = cuda::make_cuda_backend(0);
+    ADD_FAILURE() << name << "=" << value << " accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidInput) << e.what();
+    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+  }
+  unsetenv(name);
 }
 
 }  // namespace vlm::gpu_test
