@@ -2,7 +2,8 @@
 # Runs cuda/kernels/*.cu on the CPU through a small emulation of the CUDA built-ins (emu/), against
 # naive references (emu/emu_test.cpp), optionally under AddressSanitizer (--asan) to catch
 # out-of-bounds accesses. A logic check for machines without a GPU (kernel index math, barriers,
-# warp shuffles, split-K combine); the GPU tests (tests/gpu) remain the real check. ~20 s (fibers).
+# warp shuffles, split-K combine); the GPU tests (tests/gpu) remain the real check. ~30 s (fibers,
+# both thread orders).
 # A second program (emu/emu_sample_test.cpp) checks the sampling kernel against the CPU sampler
 # itself (model/src/text/sampler.cpp compiled in), id for id; a third (emu/emu_preprocess_test.cpp)
 # checks the preprocessing kernels with the backend's plan against the CPU preprocessor, bit for bit.
