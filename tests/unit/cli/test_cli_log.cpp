@@ -3,26 +3,21 @@
 // not at the default level (warning), and an unknown level is a usage error (exit 2).
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+
+#include "../run_command.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CliRun {
-  int status = -1;
-  std::string err;
-};
-
-// Runs `vlm describe` on `model` with `env` ("" or NAME=value) and returns its exit status and
-// standard error (standard output is dropped).
-CliRun describe(const fs::path& model, const std::string& env) {
+// Runs `vlm describe` on `model` with `env` ("" or NAME=value); its output is the CLI's standard
+// error (standard output is dropped).
+vlm_test::CommandRun describe(const fs::path& model, const std::string& env) {
   const char* cli = std::getenv("VLM_CLI");
   std::string command = env.empty() ? "" : "env " + env + " ";
   command += "'";
@@ -30,15 +25,7 @@ CliRun describe(const fs::path& model, const std::string& env) {
   command += "' describe --model '";
   command += model.string();
   command += "' --prompt hi --max-new-tokens 1 --greedy 2>&1 >/dev/null";
-  CliRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t count = 0;
-  while ((count = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.err.append(buffer, count);
-  const int status = pclose(pipe);
-  run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return vlm_test::run_command(command);
 }
 
 class CliLog : public ::testing::Test {
@@ -56,21 +43,21 @@ class CliLog : public ::testing::Test {
 };
 
 TEST_F(CliLog, LibraryNotesReachStandardErrorAtTheLevelAsked) {
-  const CliRun info = describe(model_, "VLM_LOG_LEVEL=info");
-  EXPECT_EQ(info.status, 0) << info.err;
-  EXPECT_NE(info.err.find("vlm: info: "), std::string::npos) << info.err;
-  EXPECT_NE(info.err.find("generation_config.json not found"), std::string::npos) << info.err;
+  const vlm_test::CommandRun info = describe(model_, "VLM_LOG_LEVEL=info");
+  EXPECT_EQ(info.status, 0) << info.output;
+  EXPECT_NE(info.output.find("vlm: info: "), std::string::npos) << info.output;
+  EXPECT_NE(info.output.find("generation_config.json not found"), std::string::npos) << info.output;
 
-  const CliRun quiet = describe(model_, "");
-  EXPECT_EQ(quiet.status, 0) << quiet.err;
-  EXPECT_EQ(quiet.err.find("vlm: info: "), std::string::npos) << quiet.err;
+  const vlm_test::CommandRun quiet = describe(model_, "");
+  EXPECT_EQ(quiet.status, 0) << quiet.output;
+  EXPECT_EQ(quiet.output.find("vlm: info: "), std::string::npos) << quiet.output;
 }
 
 TEST_F(CliLog, UnknownLevelIsAUsageError) {
-  const CliRun run = describe(model_, "VLM_LOG_LEVEL=loud");
+  const vlm_test::CommandRun run = describe(model_, "VLM_LOG_LEVEL=loud");
   EXPECT_EQ(run.status, 2);
-  EXPECT_NE(run.err.find("VLM_LOG_LEVEL=loud: expected debug, info, warning or error"), std::string::npos)
-      << run.err;
+  EXPECT_NE(run.output.find("VLM_LOG_LEVEL=loud: expected debug, info, warning or error"), std::string::npos)
+      << run.output;
 }
 
 }  // namespace

@@ -2,22 +2,17 @@
 // the reference ids and decoded text of corpus.json.
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include "../run_command.h"
 #include "tokenizer_fixtures.h"
 
 namespace {
 
-struct RunResult {
-  int status = -1;
-  std::string output;
-};
-
 // Runs `vlm tokenize --tokenizer <qwen> <extra>` with `input` on stdin (through a temp file).
-RunResult run_cli(const std::string& extra, const std::string& input) {
+vlm_test::CommandRun run_cli(const std::string& extra, const std::string& input) {
   const auto dir = std::filesystem::temp_directory_path();
   // Strings built by appends: GCC 12 -O3 warns falsely (-Wrestrict) on "literal" + std::string.
   std::string name = "vlm_tokenize_in_";
@@ -36,13 +31,7 @@ RunResult run_cli(const std::string& extra, const std::string& input) {
   command += "' " + extra + " < '";
   command += input_path.string();
   command += "'";
-  RunResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t count = 0;
-  while ((count = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, count);
-  result.status = pclose(pipe);
+  vlm_test::CommandRun result = vlm_test::run_command(command);
   std::filesystem::remove(input_path);
   return result;
 }
@@ -58,7 +47,7 @@ const nlohmann::json& corpus_case(const std::string& name) {
 TEST(VlmTokenizeCli, EncodePrintsReferenceIds) {
   for (const char* name : {"special_inside_text", "emoji_zwj"}) {
     const auto& entry = corpus_case(name);
-    const RunResult result = run_cli("", entry["text"].get<std::string>());
+    const vlm_test::CommandRun result = run_cli("", entry["text"].get<std::string>());
     ASSERT_EQ(result.status, 0) << name;
     const auto parsed = nlohmann::json::parse(result.output);
     EXPECT_EQ(vlm_test::ids_of(parsed["ids"]), vlm_test::ids_of(entry["ids"])) << name;
@@ -70,18 +59,18 @@ TEST(VlmTokenizeCli, DecodeAcceptsPlainAndJsonIds) {
   const std::vector<int32_t> ids = vlm_test::ids_of(entry["ids"]);
   std::string plain;
   for (int32_t id : ids) plain += std::to_string(id) + " ";
-  const RunResult from_plain = run_cli("--decode", plain);
-  const RunResult skipping = run_cli("--decode --skip-special", nlohmann::json{{"ids", ids}}.dump());
+  const vlm_test::CommandRun from_plain = run_cli("--decode", plain);
+  const vlm_test::CommandRun skipping = run_cli("--decode --skip-special", nlohmann::json{{"ids", ids}}.dump());
   ASSERT_EQ(from_plain.status, 0);
   EXPECT_EQ(from_plain.output, entry["decode"].get<std::string>());
   EXPECT_EQ(skipping.output, entry["decode_skip_special"].get<std::string>());
 }
 
 TEST(VlmTokenizeCli, BadInputGivesUsageError) {
-  const RunResult result = run_cli("--decode", "12 potato");
-  EXPECT_EQ(WEXITSTATUS(result.status), 2);
-  const RunResult missing = run_cli("--no-such-option", "x");
-  EXPECT_EQ(WEXITSTATUS(missing.status), 2);
+  const vlm_test::CommandRun result = run_cli("--decode", "12 potato");
+  EXPECT_EQ(result.status, 2);
+  const vlm_test::CommandRun missing = run_cli("--no-such-option", "x");
+  EXPECT_EQ(missing.status, 2);
 }
 
 }  // namespace
