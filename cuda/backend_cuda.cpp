@@ -106,6 +106,8 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
   set_programmatic_launch(env_choice("VLM_CUDA_PDL", {"0", "1"}) == 1);
   poison_allocations_ = env_choice("VLM_CUDA_POISON", {"0", "1"}) == 1;
   split_combine_inline_ = env_choice("VLM_CUDA_SPLIT_COMBINE", {"inline", "kernel"}) == 0;
+  GemmTuning gemm_tuning;
+  gemm_tuning.measure = env_choice("VLM_CUDA_GEMM_TUNE", {"1", "0"}) == 0;
   VLM_CUDA_CHECK(cudaSetDevice(device_));
   // Creating the stream creates the context: a GPU held by another process in exclusive mode
   // fails here with cudaErrorDevicesUnavailable, reported as such by check.cpp.
@@ -113,6 +115,7 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
   pool_ = std::make_shared<DevicePool>(device_);
   try {
     gemm_ = std::make_unique<GemmRunner>(stream_, *pool_);
+    gemm_->set_tuning(gemm_tuning);
     const size_t counter_bytes = kSplitCounters * sizeof(int32_t);
     void* counters = pool_->allocate(counter_bytes);
     std::shared_ptr<DevicePool> pool = pool_;

@@ -137,7 +137,7 @@ void CudaBackend::tune_gemv(const Tensor& w) {
     const GemvArgs args{.x = bits(x), .w = bits(w), .y = bits(y), .n = n, .k = k};
     const auto ours = [&] { launch_gemv(args, stream_); };
     const auto library = [&] { gemm_->run(x.data(), w.data(), nullptr, y.data(), 1, n, k); };
-    ours();  // warm-up: first launches, cuBLASLt's plan
+    ours();  // warm-up: first launches, cuBLASLt's plan (its algorithm timed, gemm_cublaslt.h)
     library();
     check_launch("gemv tuning");
     choice.ours_ms = choice.cublaslt_ms = 1e30f;

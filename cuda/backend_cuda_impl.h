@@ -131,6 +131,14 @@ class CudaBackend final : public Backend {
   };
   // The measurements so far, by (N, K).
   const std::map<std::pair<int64_t, int64_t>, GemvChoice>& gemv_choices() const { return gemv_choices_; }
+  // Beyond the interface: how each new GEMM shape's cuBLASLt algorithm is chosen (gemm_cublaslt.h):
+  // by default the fastest of the heuristic's candidates, timed on the shape's first call outside a
+  // capture (large enough problems only); with measure = false the heuristic's first, as cuBLASLt
+  // ranks them. VLM_CUDA_GEMM_TUNE=1|0 sets it when the backend is created (an A/B of vlm bench);
+  // the setter drops the plans made so far. The records say what each measurement found.
+  void set_gemm_tuning(const GemmTuning& tuning) { gemm_->set_tuning(tuning); }
+  const GemmTuning& gemm_tuning() const { return gemm_->tuning(); }
+  const std::vector<GemmTuneRecord>& gemm_tune_records() const { return gemm_->tune_records(); }
   // Beyond the interface: our GEMV launched for programmatic dependent launch (kernels/gemv.cu),
   // so that each decode matmul requests its first weights while the previous kernel finishes.
   // Off by default until a GPU shows it pays (vlm bench's decode A/B in scripts/device-check.sh);

@@ -36,7 +36,13 @@ void CudaBackend::matmul(const Tensor& x, const Tensor& w, const Tensor& bias, T
   if (M == 0 || N == 0) return;
   VLM_CHECK(K > 0, InvalidInput, "matmul: x " << x.describe() << " has no columns");
   if (matmul_gemv(x, w, bias, y, shape)) return;  // one row (decode), where our kernel is faster
-  gemm_->run(x.data(), w.data(), bias.empty() ? nullptr : bias.data(), y.data(), M, N, K);
+  const void* bias_data = bias.empty() ? nullptr : bias.data();
+  // A shape's first call may time cuBLASLt's candidates (gemm_cublaslt.h): then a profile row of
+  // its own, so that the one-off choice does not inflate the shape's steady-state row.
+  if (profile_ && gemm_->would_measure(x.data(), w.data(), bias_data, y.data(), M, N, K)) {
+    label_matmul("matmul (first call: algorithm choice)", shape);
+  }
+  gemm_->run(x.data(), w.data(), bias_data, y.data(), M, N, K);
 }
 
 void CudaBackend::rmsnorm(const Tensor& x, const Tensor& weight, float eps, Tensor& y) {

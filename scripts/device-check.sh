@@ -190,9 +190,11 @@ run_checks() {
     # the same step. VLM_CUDA_PDL=1: decode GEMVs with programmatic dependent launch (off by
     # default until shown); VLM_CUDA_PAD_K=0: the vision MLP as the checkpoint has it (3420);
     # VLM_CUDA_SPLIT_COMBINE=kernel: decode attention's split-K merged by the separate combine
-    # kernel instead of the attention kernel's last block (on by default, not yet measured).
-    log "A/B on the 3B-shaped checkpoint: default vs VLM_CUDA_PDL=1 (decode) vs VLM_CUDA_PAD_K=0 (vision) vs VLM_CUDA_SPLIT_COMBINE=kernel (decode)"
-    for setting in default VLM_CUDA_PDL=1 VLM_CUDA_PAD_K=0 VLM_CUDA_SPLIT_COMBINE=kernel; do
+    # kernel instead of the attention kernel's last block (on by default, not yet measured);
+    # VLM_CUDA_GEMM_TUNE=0: cuBLASLt's heuristic's first algorithm instead of the fastest of its
+    # candidates timed on each shape's first call (on by default, not yet measured).
+    log "A/B on the 3B-shaped checkpoint: default vs VLM_CUDA_PDL=1 (decode) vs VLM_CUDA_PAD_K=0 (vision) vs VLM_CUDA_SPLIT_COMBINE=kernel (decode) vs VLM_CUDA_GEMM_TUNE=0 (all GEMMs)"
+    for setting in default VLM_CUDA_PDL=1 VLM_CUDA_PAD_K=0 VLM_CUDA_SPLIT_COMBINE=kernel VLM_CUDA_GEMM_TUNE=0; do
       echo "--- $setting"
       local envs=()
       [ "$setting" != default ] && envs=("$setting")

@@ -88,12 +88,13 @@ sources=()
 for f in "$out"/kernels/*.cpp; do sources+=("$f|-w"); done
 for f in backend_cuda backend_cuda_ops backend_cuda_sample backend_cuda_steps backend_cuda_weights \
          backend_cuda_gemv check \
-         gemm_cublaslt memory_pool op_profile preprocess_cuda; do
+         gemm_cublaslt gemm_cublaslt_tuning memory_pool op_profile preprocess_cuda; do
   sources+=("$cuda_dir/$f.cpp|-Wall -Wextra -Wno-missing-field-initializers")
 done
 for f in cuda_host_emu cublaslt_emu; do sources+=("$here/emu/$f.cpp|-Wall -Wextra"); done
 for f in gpu_test_main test_cuda_registry test_gpu_ops test_gpu_transfers test_gpu_sample \
-         test_gpu_preprocess test_gpu_weights test_gpu_profile test_gpu_joined test_gpu_attention test_gpu_engine \
+         test_gpu_preprocess test_gpu_weights test_gpu_profile test_gpu_joined test_gpu_gemm_tuning \
+         test_gpu_attention test_gpu_engine \
          test_gpu_steps test_gpu_engine_preprocess; do
   sources+=("$repo/tests/gpu/$f.cpp|-Wall -Wextra -Wno-missing-field-initializers")
 done
@@ -116,7 +117,7 @@ while [ $running -gt 0 ]; do wait -n || status=1; running=$((running - 1)); done
 [ $status = 0 ] || { echo "emulate_backend: compilation failed" >&2; exit 1; }
 
 o=$out/obj
-backend=("$o"/kernels_*.o "$o"/cuda_backend_cuda*.o "$o"/cuda_check.o "$o"/cuda_gemm_cublaslt.o
+backend=("$o"/kernels_*.o "$o"/cuda_backend_cuda*.o "$o"/cuda_check.o "$o"/cuda_gemm_cublaslt*.o
          "$o"/cuda_memory_pool.o "$o"/cuda_op_profile.o "$o"/cuda_preprocess_cuda.o "$o"/emu_cuda_host_emu.o "$o"/emu_cublaslt_emu.o)
 libs=("$build/model/libvlm.a" /usr/lib/x86_64-linux-gnu/libgtest.a
       -L/usr/lib/x86_64-linux-gnu/openblas-pthread -lopenblas -lpcre2-8 -licuuc -licudata -lstb -pthread
@@ -127,7 +128,8 @@ link() {  # link NAME OBJECTS...
     "${libs[@]}"
 }
 link test_cuda_registry "$o"/gpu_test_cuda_registry.o /usr/lib/x86_64-linux-gnu/libgtest_main.a
-link test_gpu_ops "$o"/gpu_test_gpu_{ops,transfers,sample,preprocess,weights,profile,joined}.o "$o"/gpu_gpu_test_main.o
+link test_gpu_ops "$o"/gpu_test_gpu_{ops,transfers,sample,preprocess,weights,profile,joined,gemm_tuning}.o \
+  "$o"/gpu_gpu_test_main.o
 link test_gpu_attention "$o"/gpu_test_gpu_attention.o "$o"/gpu_gpu_test_main.o
 link test_gpu_engine "$o"/gpu_test_gpu_{engine,steps,engine_preprocess}.o "$o"/gpu_gpu_test_main.o
 # shellcheck disable=SC2046

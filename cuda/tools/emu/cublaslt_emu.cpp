@@ -1,15 +1,16 @@
 // CPU implementation of the fake cuBLASLt (cublasLt.h): descriptors are plain structs, the
 // heuristic validates the problem the way cuBLASLt documents it (dimensions of op(A)·op(B) vs D,
-// ld >= the stored dimension, supported type combinations, bias type) and returns one algorithm
-// that records the minimum alignments and workspace it assumes; cublasLtMatmul re-checks the
-// shapes, that every operand's full extent (from rows, cols, ld, order) lies inside one device
-// allocation, the alignments and the workspace, then computes
+// ld >= the stored dimension, supported type combinations, bias type) and returns up to three
+// algorithms (kCandidates) that record the minimum alignments and workspace they assume;
+// cublasLtMatmul re-checks the shapes, that every operand's full extent (from rows, cols, ld,
+// order) lies inside one device allocation, the alignments and the workspace, then computes
 // D = alpha·op(A)·op(B) + beta·C (+ bias[row]) with f32 accumulation and round-to-nearest-even
 // output. Problems are reported as "emu: cublasLt..." on stderr plus the status cuBLASLt returns.
 #include "cublasLt.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -41,6 +42,14 @@ namespace {
 
 constexpr uint64_t kAlgoMagic = 0xe3a1f00dull;
 constexpr size_t kAlgoWorkspace = size_t{1} << 20;  // what the emulated algorithm asks for
+// The heuristic offers up to kCandidates algorithms (algo.data[6] = rank), all computing the same,
+// so that callers timing candidates (gemm_cublaslt_tuning.cpp) have a choice to make: the one
+// ranked kRefusingCandidate returns NOT_SUPPORTED when run, as a real candidate may; and when more
+// than one was asked for, the first (data[7] = 1) takes kSlowFirstMicroseconds longer per call, as
+// the heuristic's first may be slower than another on a GPU, so timing keeps the second.
+constexpr int kCandidates = 3;
+constexpr uint64_t kRefusingCandidate = 2;
+constexpr int kSlowFirstMicroseconds = 1000;
 std::atomic<long> g_calls{0};
 
 cublasStatus_t report(cublasStatus_t status, const char* format, ...) __attribute__((format(printf, 2, 3)));
@@ -299,15 +308,20 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t handle, cublasLtM
     const size_t element = type_size(i == 0 ? a->type : i == 1 ? b->type : i == 2 ? c->type : d->type);
     if (pref->align[i] % element != 0) return CUBLAS_STATUS_SUCCESS;  // no algorithm: 0 returned
   }
-  cublasLtMatmulHeuristicResult_t r{};
-  r.algo.data[0] = kAlgoMagic;
-  for (int i = 0; i < 4; ++i) r.algo.data[1 + i] = pref->align[i];
-  r.workspaceSize = std::min<size_t>(kAlgoWorkspace, pref->max_workspace);
-  r.algo.data[5] = r.workspaceSize;
-  r.state = CUBLAS_STATUS_SUCCESS;
-  r.wavesCount = 1.0f;
-  results[0] = r;
-  *returned = 1;
+  const int offered = std::min(requested, kCandidates);
+  for (int index = 0; index < offered; ++index) {
+    cublasLtMatmulHeuristicResult_t r{};
+    r.algo.data[0] = kAlgoMagic;
+    for (int i = 0; i < 4; ++i) r.algo.data[1 + i] = pref->align[i];
+    r.workspaceSize = std::min<size_t>(kAlgoWorkspace, pref->max_workspace);
+    r.algo.data[5] = r.workspaceSize;
+    r.algo.data[6] = static_cast<uint64_t>(index);
+    r.algo.data[7] = offered > 1 && index == 0 ? 1 : 0;  // slow: see kSlowFirstMicroseconds
+    r.state = CUBLAS_STATUS_SUCCESS;
+    r.wavesCount = 1.0f;
+    results[index] = r;
+  }
+  *returned = offered;
   return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -332,6 +346,12 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc
         return report(CUBLAS_STATUS_NOT_SUPPORTED,
                       "cublasLtMatmul: operand %c at %p is less aligned than the %llu bytes its "
                       "algorithm was chosen for", "ABCD"[i], operands[i], (unsigned long long)algo->data[1 + i]);
+      }
+    }
+    if (algo->data[6] == kRefusingCandidate) return CUBLAS_STATUS_NOT_SUPPORTED;  // on purpose
+    if (algo->data[7] == 1) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSlowFirstMicroseconds);
+      while (std::chrono::steady_clock::now() < until) {
       }
     }
     if (workspace_bytes < algo->data[5]) {
