@@ -196,13 +196,16 @@ run_checks() {
     log "A/B on the 3B-shaped checkpoint: default vs VLM_CUDA_PDL=1 (decode) vs VLM_CUDA_PAD_K=0 (vision) vs VLM_CUDA_SPLIT_COMBINE=kernel (decode) vs VLM_CUDA_GEMM_TUNE=0 (all GEMMs)"
     for setting in default VLM_CUDA_PDL=1 VLM_CUDA_PAD_K=0 VLM_CUDA_SPLIT_COMBINE=kernel VLM_CUDA_GEMM_TUNE=0; do
       echo "--- $setting"
-      local envs=()
+      # The default run logs at debug level: the backend's measured choices (GEMV or cuBLASLt per
+      # one-row shape; cuBLASLt's kept candidate per GEMM shape) land in ab_default.txt.
+      local envs=(VLM_LOG_LEVEL=debug)
       [ "$setting" != default ] && envs=("$setting")
       env "${envs[@]}" timeout 120 "$BIN/vlm" bench --model "$ckpt/3b" --device cuda --image-size 448 \
         --frames 16 --decode-tokens "$decode" --repeat 3 >"$out/ab_${setting%%=*}.txt" 2>&1 \
         || { echo "vlm bench with $setting failed"; status=1; }
       grep -E '^image|^clip|recorded' "$out/ab_${setting%%=*}.txt"
     done
+    grep -E 'cuBLASLt matmul' "$out/ab_default.txt" | head -24
   fi
   # Where the GPU time goes, op by op (cuda/op_profile.h), decode eager so that every op is a row:
   # the 3B with the clip, the 7B for the first token (one image, few decode steps).

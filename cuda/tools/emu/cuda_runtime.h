@@ -12,7 +12,9 @@
 // VLM_EMU_STRICT=1 the threads of a block and the blocks of a grid (after block 0) also run in reverse order, so
 // a missing barrier between one thread's write and another's read is exposed whichever of the
 // two has the lower index (in index order, a lower writer hides it).
-// It says nothing about speed, coalescing or the real compiler; it is a logic check only.
+// Misaligned vector accesses: pointer casts in kernel code are checked against the target type's
+// alignment (aligned_reinterpret_cast). It says nothing about speed, coalescing or the real
+// compiler; it is a logic check only.
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -27,6 +29,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <ucontext.h>
 #include <vector>
 
@@ -369,6 +372,38 @@ inline void block_barrier() {
   f.wait_gen = s.block_gen;
   if (++s.block_arrived == s.fibers.size()) { s.block_arrived = 0; ++s.block_gen; }
   fiber_yield();
+}
+// Pointer casts in kernel code (emu/rewrite_kernel.pl turns each reinterpret_cast, and each
+// static_cast to a pointer type, into these): a GPU faults ("misaligned address", sticky) on a
+// load or store through a pointer less aligned than its type (4 for a 32-bit word, 16 for a
+// 16-byte vector), where x86 just reads. The cast is where a kernel takes that alignment for
+// granted, so it is checked there; indexing from it keeps the alignment.
+template <typename To, typename From>
+void check_cast_alignment(const From& from) {
+  if constexpr (std::is_pointer_v<To> && std::is_pointer_v<std::decay_t<From>>) {
+    using Pointee = std::remove_cv_t<std::remove_pointer_t<To>>;
+    if constexpr (!std::is_void_v<Pointee> && !std::is_function_v<Pointee>) {
+      const volatile void* pointer = from;  // arrays decay; any cv-qualified object pointer
+      const auto address = reinterpret_cast<uintptr_t>(pointer);
+      if (address % alignof(Pointee) != 0) {
+        char what[160];
+        std::snprintf(what, sizeof what,
+                      "misaligned pointer cast: %p to a type of alignment %zu (block %u, thread %u)",
+                      reinterpret_cast<void*>(address), alignof(Pointee), blockIdx.x, threadIdx.x);
+        emulation_failure(what);
+      }
+    }
+  }
+}
+template <typename To, typename From>
+To aligned_reinterpret_cast(From&& from) {
+  check_cast_alignment<To>(from);
+  return reinterpret_cast<To>(from);
+}
+template <typename To, typename From>
+To aligned_static_cast(From&& from) {
+  check_cast_alignment<To>(from);
+  return static_cast<To>(from);
 }
 template <typename T> T shfl(T v, int src) {
   if (t_sequential) sequential_violation("a warp shuffle");
