@@ -290,10 +290,50 @@ inline bool config_ok(const Cfg& c) {
 // intra-block communication and the remaining blocks run their CUDA threads as plain calls one
 // after another (much faster, same result); a barrier or shuffle met later in that mode throws
 // EmulationError. Otherwise every block runs as fibers, one block after another.
+// Pointer casts in kernel code (emu/rewrite_kernel.pl turns each reinterpret_cast, and each
+// static_cast to a pointer type, into these): a GPU faults ("misaligned address", sticky) on a
+// load or store through a pointer less aligned than its type (4 for a 32-bit word, 16 for a
+// 16-byte vector), where x86 just reads. The cast is where a kernel takes that alignment for
+// granted, so it is checked there; indexing from it keeps the alignment.
+template <typename To, typename From>
+void check_cast_alignment(const From& from) {
+  if constexpr (std::is_pointer_v<To> && std::is_pointer_v<std::decay_t<From>>) {
+    using Pointee = std::remove_cv_t<std::remove_pointer_t<To>>;
+    if constexpr (!std::is_void_v<Pointee> && !std::is_function_v<Pointee>) {
+      const volatile void* pointer = from;  // arrays decay; any cv-qualified object pointer
+      const auto address = reinterpret_cast<uintptr_t>(pointer);
+      if (address % alignof(Pointee) != 0) {
+        char what[160];
+        std::snprintf(what, sizeof what,
+                      "misaligned pointer %p used as a type of alignment %zu (block %u, thread %u)",
+                      reinterpret_cast<void*>(address), alignof(Pointee), blockIdx.x, threadIdx.x);
+        emulation_failure(what);
+      }
+    }
+  }
+}
+template <typename To, typename From>
+To aligned_reinterpret_cast(From&& from) {
+  check_cast_alignment<To>(from);
+  return reinterpret_cast<To>(from);
+}
+template <typename To, typename From>
+To aligned_static_cast(From&& from) {
+  check_cast_alignment<To>(from);
+  return static_cast<To>(from);
+}
 template <typename F, typename... A>
 void run_launch(F kernel, Cfg cfg, A... args);
+// The kernel's pointer parameters, as the launch converts the arguments to them, must be aligned
+// for their pointee types like any cast in kernel code (check_cast_alignment); pointers inside
+// struct parameters are not seen here.
+template <typename... P, typename... A>
+void check_pointer_args(void (*)(P...), const A&... args) {
+  if constexpr (sizeof...(P) == sizeof...(A)) (check_cast_alignment<P>(static_cast<P>(args)), ...);
+}
 template <typename F, typename... A>
 void launch(F kernel, Cfg cfg, A... args) {
+  check_pointer_args(kernel, args...);
   if (!config_ok(cfg)) {
     if (g_launch_error_hook) g_launch_error_hook(9 /* cudaErrorInvalidConfiguration */);
     return;
@@ -372,38 +412,6 @@ inline void block_barrier() {
   f.wait_gen = s.block_gen;
   if (++s.block_arrived == s.fibers.size()) { s.block_arrived = 0; ++s.block_gen; }
   fiber_yield();
-}
-// Pointer casts in kernel code (emu/rewrite_kernel.pl turns each reinterpret_cast, and each
-// static_cast to a pointer type, into these): a GPU faults ("misaligned address", sticky) on a
-// load or store through a pointer less aligned than its type (4 for a 32-bit word, 16 for a
-// 16-byte vector), where x86 just reads. The cast is where a kernel takes that alignment for
-// granted, so it is checked there; indexing from it keeps the alignment.
-template <typename To, typename From>
-void check_cast_alignment(const From& from) {
-  if constexpr (std::is_pointer_v<To> && std::is_pointer_v<std::decay_t<From>>) {
-    using Pointee = std::remove_cv_t<std::remove_pointer_t<To>>;
-    if constexpr (!std::is_void_v<Pointee> && !std::is_function_v<Pointee>) {
-      const volatile void* pointer = from;  // arrays decay; any cv-qualified object pointer
-      const auto address = reinterpret_cast<uintptr_t>(pointer);
-      if (address % alignof(Pointee) != 0) {
-        char what[160];
-        std::snprintf(what, sizeof what,
-                      "misaligned pointer cast: %p to a type of alignment %zu (block %u, thread %u)",
-                      reinterpret_cast<void*>(address), alignof(Pointee), blockIdx.x, threadIdx.x);
-        emulation_failure(what);
-      }
-    }
-  }
-}
-template <typename To, typename From>
-To aligned_reinterpret_cast(From&& from) {
-  check_cast_alignment<To>(from);
-  return reinterpret_cast<To>(from);
-}
-template <typename To, typename From>
-To aligned_static_cast(From&& from) {
-  check_cast_alignment<To>(from);
-  return static_cast<To>(from);
 }
 template <typename T> T shfl(T v, int src) {
   if (t_sequential) sequential_violation("a warp shuffle");

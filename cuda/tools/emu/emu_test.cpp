@@ -1,9 +1,10 @@
 // Runs the real kernel sources (rewritten by emulate_kernels.sh to call emu::launch instead of
 // <<<...>>>) on the host against naive double-precision references: elementwise ops, conversions,
 // rmsnorm (+ fused residual), rope, embedding, gather, argmax ties, the one-row matmul with each
-// prologue and the residual epilogue, varlen and causal GQA attention
-// including the split-K decode path and its combine, on both attention kernels (attention.cu and
-// the tensor-core attention_mma.cu through the fake <mma.h>), n_past also read on the device.
+// prologue and the residual epilogue (and that the emulation refuses its misaligned loads), varlen
+// and causal GQA attention including the split-K decode path and its combine, on both attention
+// kernels (attention.cu and the tensor-core attention_mma.cu through the fake <mma.h>), n_past
+// also read on the device.
 // Tolerance: one or two bf16 roundings (the tensor-core kernel: see attention_case).
 #include <cmath>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <stdexcept>
 #include <vector>
 #include "launch.h"
 using namespace vlm::cuda;
@@ -130,6 +132,13 @@ int main() {
     const char* names[3][2] = {{"gemv", "gemv +residual"}, {"gemv rmsnorm prologue", "gemv rmsnorm prologue +residual"}, {"gemv silu_mul prologue", "gemv silu_mul prologue +residual"}};
     check(names[pro][add], e, 1.0 / 128);
   }
+  // The emulation's own alignment check (emu/cuda_runtime.h): a GPU faults on gemv.cu's 16-byte
+  // loads from weight rows that are not 16-byte aligned, so the emulation must refuse them too.
+  { const int n = 2, k = 16; auto x = rnd(k, 1), w = rnd((size_t)n * k + 8, 0.1f); std::vector<uint16_t> y(n);
+    GemvArgs a; a.x = x.data(); a.w = w.data() + 4; a.y = y.data(); a.n = n; a.k = k;
+    bool refused = false;
+    try { launch_gemv(a, nullptr); } catch (const std::logic_error& e) { refused = std::strstr(e.what(), "misaligned") != nullptr; }
+    check("gemv: misaligned weight rows refused", refused ? 0 : 1, 0); }
   // attention
   const char* only = std::getenv("EMU_ONLY_SPLITS");
   if (!only) {
