@@ -63,6 +63,11 @@ class CudaBackend final : public Backend {
   void rope_append(const Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& q,
                    Tensor& k_cache, Tensor& v_cache, int64_t n_past) override;
   void silu_mul_joined(const Tensor& gate_up, Tensor& y) override;
+  // The tensor-core kernel reads q, k and v in place from the joined rows (row strides) and
+  // rotates q and k as it loads them; where the CUDA-core kernel would run, the default.
+  void rope_attention_varlen_joined(const Tensor& qkv, const Tensor& cos, const Tensor& sin,
+                                    std::span<const int32_t> cu_seqlens, float scale,
+                                    Tensor& out) override;
   void embedding(const Tensor& table, std::span<const int32_t> ids, Tensor& y) override;
   void gather_rows(const Tensor& x, std::span<const int32_t> index, Tensor& y) override;
   void copy_rows(const Tensor& src, int64_t src_row0, Tensor& dst, int64_t dst_row0,
@@ -180,11 +185,20 @@ class CudaBackend final : public Backend {
   void convert(const void* src, DType src_type, void* dst, DType dst_type, int64_t n);
   // Whether a call with this many flat rows (query rows × group) per kv head runs on tensor cores.
   bool use_mma_attention(bool varlen, int64_t flat_rows) const;
-  // attention_varlen after the checks; with rope tables (rope_attention_varlen), q and k are
-  // rotated by the tensor-core kernel as it loads them (the caller made sure it runs).
-  void run_varlen_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                            const AttentionShape& shape, std::span<const int32_t> cu_seqlens,
-                            float scale, Tensor& out, const float* rope_cos, const float* rope_sin);
+  // attention_varlen after the checks, on q, k, v rows `row_stride` elements apart (0: packed
+  // [rows, heads, head_dim]); with rope tables (rope_attention_varlen*), q and k are rotated by
+  // the tensor-core kernel as it loads them. Both need the tensor-core kernel (the caller made
+  // sure it runs).
+  struct VarlenInputs {
+    const bf16_bits* q;
+    const bf16_bits* k;
+    const bf16_bits* v;
+    int64_t row_stride = 0;
+    const float* rope_cos = nullptr;
+    const float* rope_sin = nullptr;
+  };
+  void run_varlen_attention(const VarlenInputs& in, const AttentionShape& shape,
+                            std::span<const int32_t> cu_seqlens, float scale, Tensor& out);
   // A decode step's rope and cache append done inside the CUDA-core attention kernel
   // (AttentionParams::new_row and the fields after it).
   struct FusedDecodeRope {

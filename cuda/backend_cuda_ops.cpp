@@ -152,7 +152,8 @@ void CudaBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tenso
                                    std::span<const int32_t> cu_seqlens, float scale, Tensor& out) {
   enter("attention_varlen");
   const AttentionShape shape = check_attention_varlen_args(q, k, v, cu_seqlens, out, kCudaDTypes);
-  run_varlen_attention(q, k, v, shape, cu_seqlens, scale, out, nullptr, nullptr);
+  run_varlen_attention({.q = bf16_in(q), .k = bf16_in(k), .v = bf16_in(v)}, shape, cu_seqlens, scale,
+                       out);
 }
 
 // The tensor-core kernel rotates q and k as it loads them (AttentionParams::rope_rows_cos); where
@@ -167,22 +168,45 @@ void CudaBackend::rope_attention_varlen(Tensor& q, Tensor& k, const Tensor& v, c
     Backend::rope_attention_varlen(q, k, v, cos, sin, cu_seqlens, scale, out);
     return;
   }
-  run_varlen_attention(q, k, v, shape, cu_seqlens, scale, out, cos.data_as<const float>(),
-                       sin.data_as<const float>());
+  run_varlen_attention({.q = bf16_in(q), .k = bf16_in(k), .v = bf16_in(v),
+                        .rope_cos = cos.data_as<const float>(), .rope_sin = sin.data_as<const float>()},
+                       shape, cu_seqlens, scale, out);
 }
 
-void CudaBackend::run_varlen_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                                       const AttentionShape& shape,
-                                       std::span<const int32_t> cu_seqlens, float scale, Tensor& out,
-                                       const float* rope_cos, const float* rope_sin) {
-  const char* op = rope_cos != nullptr ? "rope_attention_varlen" : "attention_varlen";
+// q, k and v read in place from the joined rows (AttentionParams::q_row_stride/kv_row_stride),
+// rotated on load: no copies of the parts. Where the CUDA-core kernel would run, the default.
+void CudaBackend::rope_attention_varlen_joined(const Tensor& qkv, const Tensor& cos,
+                                               const Tensor& sin,
+                                               std::span<const int32_t> cu_seqlens, float scale,
+                                               Tensor& out) {
+  enter("rope_attention_varlen_joined");
+  const AttentionShape shape =
+      check_rope_attention_varlen_joined_args(qkv, cos, sin, cu_seqlens, out, kCudaDTypes);
+  if (shape.rows == 0 || shape.heads == 0 || !use_mma_attention(true, shape.rows)) {
+    Backend::rope_attention_varlen_joined(qkv, cos, sin, cu_seqlens, scale, out);
+    return;
+  }
+  const bf16_bits* rows = bf16_in(qkv);
+  const int64_t width = shape.heads * shape.head_dim;
+  run_varlen_attention({.q = rows, .k = rows + width, .v = rows + 2 * width, .row_stride = 3 * width,
+                        .rope_cos = cos.data_as<const float>(), .rope_sin = sin.data_as<const float>()},
+                       shape, cu_seqlens, scale, out);
+}
+
+void CudaBackend::run_varlen_attention(const VarlenInputs& in, const AttentionShape& shape,
+                                       std::span<const int32_t> cu_seqlens, float scale,
+                                       Tensor& out) {
+  const char* op = in.row_stride != 0 ? "rope_attention_varlen_joined"
+                   : in.rope_cos != nullptr ? "rope_attention_varlen"
+                                            : "attention_varlen";
   const int64_t total = shape.rows, heads = shape.heads, head_dim = shape.head_dim;
   if (total == 0 || heads == 0) return;
   check_head_dim(head_dim, op);
   check_int32_range(total, op, "rows");
   check_int32_range(heads, op, "heads");
   const bool mma = use_mma_attention(true, total);
-  VLM_CHECK(mma || rope_cos == nullptr, Internal, op << ": the rotation on load needs the tensor-core kernel");
+  VLM_CHECK(mma || (in.rope_cos == nullptr && in.row_stride == 0), Internal,
+            op << ": the rotation on load and strided rows need the tensor-core kernel");
   const int32_t tile_rows = mma ? kAttentionMmaTileRows : kAttentionTileRows;
   std::vector<AttentionTile> tiles;
   for (size_t s = 0; s + 1 < cu_seqlens.size(); ++s) {
@@ -192,16 +216,17 @@ void CudaBackend::run_varlen_attention(const Tensor& q, const Tensor& k, const T
     }
   }
   AttentionParams params;
-  params.q = bf16_in(q);
-  params.k = bf16_in(k);
-  params.v = bf16_in(v);
+  params.q = in.q;
+  params.k = in.k;
+  params.v = in.v;
+  params.q_row_stride = params.kv_row_stride = in.row_stride;
   params.out = bf16_out(out);
   params.n_queries = static_cast<int32_t>(total);
   params.n_heads = params.n_heads_kv = static_cast<int32_t>(heads);
   params.head_dim = static_cast<int32_t>(head_dim);
   params.scale = scale;
-  params.rope_rows_cos = rope_cos;
-  params.rope_rows_sin = rope_sin;
+  params.rope_rows_cos = in.rope_cos;
+  params.rope_rows_sin = in.rope_sin;
   run_attention(params, tiles, total, mma);
 }
 

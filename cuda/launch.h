@@ -209,6 +209,12 @@ struct AttentionParams {
   // share the token index), instead of by a rope pass before.
   const float* rope_rows_cos = nullptr;
   const float* rope_rows_sin = nullptr;
+  // Tensor-core kernel: when nonzero, the distance in elements from one row of q (q_row_stride)
+  // or of k and v (kv_row_stride) to the next, instead of the packed n_heads·head_dim and
+  // n_heads_kv·head_dim: q, k and v read in place from the rows of a joined projection (the
+  // ViT's q|k|v). out stays packed.
+  int64_t q_row_stride = 0;
+  int64_t kv_row_stride = 0;
 };
 
 // Flat rows per tile the kernel expects (tiles are built by the host with this size).

@@ -155,10 +155,12 @@ __global__ void __launch_bounds__(kThreads) attention_mma_kernel(AttentionParams
   const int split = static_cast<int>(blockIdx.z);
   const int hd = p.head_dim;
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
-  const int64_t q_stride = static_cast<int64_t>(p.n_heads) * hd;
-  const int64_t kv_stride = static_cast<int64_t>(p.n_heads_kv) * hd;
-  const bool vec16 = hd % 8 == 0 && ((reinterpret_cast<uintptr_t>(p.q) | reinterpret_cast<uintptr_t>(p.k) |
-                                      reinterpret_cast<uintptr_t>(p.v)) & 15) == 0;
+  const int64_t out_stride = static_cast<int64_t>(p.n_heads) * hd;
+  const int64_t q_stride = p.q_row_stride != 0 ? p.q_row_stride : out_stride;
+  const int64_t kv_stride = p.kv_row_stride != 0 ? p.kv_row_stride : static_cast<int64_t>(p.n_heads_kv) * hd;
+  const bool vec16 = hd % 8 == 0 && q_stride % 8 == 0 && kv_stride % 8 == 0 &&
+                     ((reinterpret_cast<uintptr_t>(p.q) | reinterpret_cast<uintptr_t>(p.k) |
+                       reinterpret_cast<uintptr_t>(p.v)) & 15) == 0;
   const int64_t n_past = attention_n_past(p);  // n_past_at in a recorded step
   int key_begin = 0, key_end = 0;
   attention_split_range(p, tile, split, key_begin, key_end);
@@ -330,7 +332,7 @@ __global__ void __launch_bounds__(kThreads) attention_mma_kernel(AttentionParams
     const float* values = scratch + row * kScratchLd + half * 16;
     const int d0 = (t0 + half) * 16;
     if (p.n_splits == 1) {
-      bf16_bits* out = p.out + query * q_stride + static_cast<int64_t>(head) * hd;
+      bf16_bits* out = p.out + query * out_stride + static_cast<int64_t>(head) * hd;
 #pragma unroll
       for (int j = 0; j < 16; ++j) {
         if (d0 + j < hd) out[d0 + j] = float_to_bf16(values[j] * inv);

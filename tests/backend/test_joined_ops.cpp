@@ -1,7 +1,8 @@
-// The ops on joined projections (vlm/backend.h: rope_append, silu_mul_joined) as the base class
-// defines them (backend_joined.cpp, run here on the CPU backend) against naive double-precision
-// loops over the joined rows, and the shared argument checks (tests/gpu holds the CUDA kernels to
-// the same sequences). Tolerance 1e-6 of the largest magnitude; moved values exactly.
+// The ops on joined projections (vlm/backend.h: rope_append, silu_mul_joined,
+// rope_attention_varlen_joined) as the base class defines them (backend_joined.cpp, run here on
+// the CPU backend) against naive double-precision loops over the joined rows or the op sequence on
+// parts copied out on the host, and the shared argument checks (tests/gpu holds the CUDA kernels
+// to the same sequences). Tolerance 1e-6 of the largest magnitude; moved values exactly.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -86,6 +87,36 @@ TEST(JoinedOps, SiluMulJoinedTakesEachRowsHalvesAsGateAndUp) {
   EXPECT_LE(test::relative_error(backend->to_host_f32(y), want), kTolerance);
 }
 
+TEST(JoinedOps, RopeAttentionVarlenJoinedIsTheSequenceOnTheThirdsOfEachRow) {
+  // The ViT's joined q|k|v rows: the same values as rope_attention_varlen on the three parts
+  // copied out on the host (bit for bit: the same ops on the same values); qkv is left as it was.
+  auto backend = make_cpu_backend(2);
+  const int64_t rows = 37, heads = 3, head_dim = 16, width = heads * head_dim;
+  const std::vector<int32_t> segments = {0, 16, 16, 30, 37};
+  auto qkv = test::random_values(static_cast<size_t>(rows * 3 * width), 16);
+  auto cos = test::random_values(static_cast<size_t>(rows * head_dim), 17);
+  auto sin = test::random_values(static_cast<size_t>(rows * head_dim), 18);
+  std::vector<float> parts[3];
+  for (int part = 0; part < 3; ++part) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = &qkv[static_cast<size_t>(r * 3 * width + part * width)];
+      parts[part].insert(parts[part].end(), row, row + width);
+    }
+  }
+  Tensor t_cos = backend->from_host_f32(cos.data(), {rows, head_dim}, DType::F32);
+  Tensor t_sin = backend->from_host_f32(sin.data(), {rows, head_dim}, DType::F32);
+  Tensor q = backend->from_host_f32(parts[0].data(), {rows, heads, head_dim}, DType::F32);
+  Tensor k = backend->from_host_f32(parts[1].data(), {rows, heads, head_dim}, DType::F32);
+  Tensor v = backend->from_host_f32(parts[2].data(), {rows, heads, head_dim}, DType::F32);
+  Tensor want = backend->alloc(DType::F32, {rows, heads, head_dim});
+  backend->rope_attention_varlen(q, k, v, t_cos, t_sin, segments, 0.25f, want);
+  Tensor t_qkv = backend->from_host_f32(qkv.data(), {rows, 3 * width}, DType::F32);
+  Tensor got = backend->alloc(DType::F32, {rows, heads, head_dim});
+  backend->rope_attention_varlen_joined(t_qkv, t_cos, t_sin, segments, 0.25f, got);
+  EXPECT_EQ(backend->to_host_f32(got), backend->to_host_f32(want));
+  EXPECT_EQ(backend->to_host_f32(t_qkv), qkv);
+}
+
 // Expects InvalidInput with `words` in the message.
 template <typename Call>
 void expect_invalid(Call call, const std::string& words) {
@@ -115,6 +146,23 @@ TEST(JoinedOps, RejectCacheOverflowWrongWidthsAndOverlap) {
   expect_invalid([&] { backend->silu_mul_joined(gate_up, wrong_y); }, "must be [4, 18]");
   Tensor inside = gate_up.reshape({8, 10}).slice_rows(4, 4);  // y over gate_up's last rows
   expect_invalid([&] { backend->silu_mul_joined(gate_up, inside); }, "may not overlap");
+  // rope_attention_varlen_joined: qkv not three parts of out's heads, tables of another height,
+  // segments not ending at the rows, out inside qkv.
+  Tensor rows_qkv = backend->alloc(DType::F32, {6, 3 * 2 * 8});
+  Tensor out = backend->alloc(DType::F32, {6, 2, 8});
+  Tensor tables = backend->alloc(DType::F32, {6, 8});
+  const std::vector<int32_t> segments = {0, 6};
+  Tensor two_thirds = backend->alloc(DType::F32, {6, 2 * 2 * 8});
+  expect_invalid([&] { backend->rope_attention_varlen_joined(two_thirds, tables, tables, segments, 1.0f, out); },
+                 "must be [6, 48]");
+  expect_invalid([&] { backend->rope_attention_varlen_joined(rows_qkv, table, table, segments, 1.0f, out); },
+                 "cos ");
+  const std::vector<int32_t> short_segments = {0, 5};
+  expect_invalid([&] { backend->rope_attention_varlen_joined(rows_qkv, tables, tables, short_segments, 1.0f, out); },
+                 "cu_seqlens must run from 0 to the 6 rows");
+  Tensor out_inside = rows_qkv.reshape({18, 2, 8}).slice_rows(0, 6);
+  expect_invalid([&] { backend->rope_attention_varlen_joined(rows_qkv, tables, tables, segments, 1.0f, out_inside); },
+                 "may not overlap");
 }
 
 }  // namespace

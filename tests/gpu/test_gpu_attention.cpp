@@ -7,7 +7,8 @@
 // - each kernel forced by VLM_CUDA_ATTENTION (simt: CUDA cores, mma: tensor cores) on the shapes
 //   the automatic choice gives to the other one;
 // - split-K merged in the CUDA-core kernel itself equal, bit for bit, to the combine kernel's;
-// - the ViT's rope inside the tensor-core kernel equal, bit for bit, to rope then attention.
+// - the ViT's rope inside the tensor-core kernel equal, bit for bit, to rope then attention, and
+//   on joined q|k|v rows read in place equal, bit for bit, to the same op on the parts.
 // Tolerance: the output is one bf16 rounding of an f32 result → rtol 2^-8, atol 1e-3·max|cpu|,
 // plus 2^-9·max|v| for the tensor-core kernel's bf16 probabilities (kernels/attention_mma.cu, as
 // FlashAttention and PyTorch's bf16 SDPA): each weight is off by ≤ 2^-9 relative, so an output
@@ -237,6 +238,55 @@ TEST(GpuAttention, RopeInsideVarlenAttentionIsRopeThenAttention) {
     b.cpu->attention_varlen(rotated_bf16(q), rotated_bf16(k), b.cpu_act(v, shape), c.cu_seqlens, scale, cpu_out);
     const auto cpu = b.cpu->to_host_f32(cpu_out);
     expect_close(fused, cpu, kBf16HalfUlp, attention_atol(v, cpu), label);
+  }
+}
+
+// The ViT's joined q|k|v rows read in place (AttentionParams::q_row_stride / kv_row_stride) give
+// rope_attention_varlen's bits on the parts copied out; so does the fallback (the default: gather,
+// then rope_attention_varlen) where the CUDA-core kernel is forced. qkv is left as it was.
+TEST(GpuAttention, JoinedRowsReadInPlaceGiveTheSeparatePartsResult) {
+  Backends b;
+  auto& cuda = dynamic_cast<cuda::CudaBackend&>(*b.gpu);
+  struct Case {
+    std::vector<int32_t> cu_seqlens;
+    int64_t heads, head_dim;
+  };
+  uint32_t seed = 700;
+  for (const auto kernel : {cuda::CudaBackend::AttentionKernel::Auto, cuda::CudaBackend::AttentionKernel::Simt}) {
+    cuda.set_attention_kernel(kernel);
+    for (const Case& c : {Case{{0, 64, 128, 192, 256}, 16, 80}, Case{{0, 1}, 2, 80}, Case{{0, 40, 97}, 4, 128},
+                          Case{{0, 1025}, 2, 80}, Case{{0, 70}, 2, 40}}) {  // 40: element by element
+      const int64_t total = c.cu_seqlens.back(), width = c.heads * c.head_dim;
+      const std::vector<int64_t> shape = {total, c.heads, c.head_dim};
+      const auto qkv = random_bf16(static_cast<size_t>(total * 3 * width), seed++, -2.0f, 2.0f);
+      std::vector<float> parts[3];
+      for (int part = 0; part < 3; ++part) {
+        for (int64_t r = 0; r < total; ++r) {
+          const float* row = &qkv[static_cast<size_t>(r * 3 * width + part * width)];
+          parts[part].insert(parts[part].end(), row, row + width);
+        }
+      }
+      std::vector<float> cos(static_cast<size_t>(total * c.head_dim)), sin(cos.size());
+      for (size_t i = 0; i < cos.size(); ++i) {
+        cos[i] = static_cast<float>(std::cos(0.1 * static_cast<double>(i % 97)));
+        sin[i] = static_cast<float>(std::sin(0.1 * static_cast<double>(i % 97)));
+      }
+      const Tensor tc = b.gpu->from_host_f32(cos.data(), {total, c.head_dim}, DType::F32);
+      const Tensor ts = b.gpu->from_host_f32(sin.data(), {total, c.head_dim}, DType::F32);
+      const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+      Tensor tq = b.gpu_act(parts[0], shape), tk = b.gpu_act(parts[1], shape);
+      const Tensor tv = b.gpu_act(parts[2], shape);
+      Tensor separate = b.gpu->alloc(DType::BF16, shape);
+      b.gpu->rope_attention_varlen(tq, tk, tv, tc, ts, c.cu_seqlens, scale, separate);
+      const Tensor rows = b.gpu_act(qkv, {total, 3 * width});
+      Tensor joined = b.gpu->alloc(DType::BF16, shape);
+      b.gpu->rope_attention_varlen_joined(rows, tc, ts, c.cu_seqlens, scale, joined);
+      const std::string label = std::string(kernel == cuda::CudaBackend::AttentionKernel::Simt ? "simt forced" : "auto") +
+                                " rows=" + std::to_string(total) + " heads=" + std::to_string(c.heads) +
+                                " head_dim=" + std::to_string(c.head_dim);
+      EXPECT_EQ(b.gpu->to_host_f32(joined), b.gpu->to_host_f32(separate)) << label;
+      EXPECT_EQ(b.gpu->to_host_f32(rows), qkv) << label << ": qkv changed";
+    }
   }
 }
 

@@ -138,6 +138,13 @@ class Backend {
                            Tensor& k_cache, Tensor& v_cache, int64_t n_past);
   // y [n, F] = silu(gate) ⊙ up with gate, up the halves of each row of gate_up [n, 2F].
   virtual void silu_mul_joined(const Tensor& gate_up, Tensor& y);
+  // The ViT's attention on its joined projection: qkv [n, 3·heads·head_dim] (each row: q heads,
+  // k heads, v heads), cos/sin [n, head_dim] (F32); out [n, heads, head_dim] =
+  // rope_attention_varlen of the three parts. qkv is not changed. (CUDA's tensor-core kernel
+  // reads the parts where they are; the default gathers them into their own tensors first.)
+  virtual void rope_attention_varlen_joined(const Tensor& qkv, const Tensor& cos, const Tensor& sin,
+                                            std::span<const int32_t> cu_seqlens, float scale,
+                                            Tensor& out);
 
   // ---- fused one-row ops of the decode step (optional) ----
   // Each is exactly the sequence of ops its comment names, rounded the same way, and that

@@ -86,6 +86,12 @@ struct AttentionShape {
 AttentionShape check_attention_varlen_args(const Tensor& q, const Tensor& k, const Tensor& v,
                                            std::span<const int32_t> cu_seqlens, const Tensor& out,
                                            const DTypePolicy& policy);
+// rope_attention_varlen_joined: qkv [M, 3·heads·head_dim] for out [M, heads, head_dim] (not
+// overlapping qkv), cos/sin [M, head_dim] F32 tables, cu_seqlens from 0 to M without decreasing.
+AttentionShape check_rope_attention_varlen_joined_args(const Tensor& qkv, const Tensor& cos,
+                                                       const Tensor& sin,
+                                                       std::span<const int32_t> cu_seqlens,
+                                                       const Tensor& out, const DTypePolicy& policy);
 
 struct CausalAttentionShape {
   int64_t n_new, heads, kv_heads, head_dim, capacity;

@@ -131,6 +131,17 @@ RopeShape check_rope_args(const Tensor& x, const Tensor& cos, const Tensor& sin,
 
 namespace {
 
+// cu_seqlens runs from 0 to `rows` without decreasing.
+void check_cu_seqlens(std::span<const int32_t> cu_seqlens, int64_t rows, const char* op) {
+  VLM_CHECK(cu_seqlens.size() >= 2 && cu_seqlens.front() == 0 && cu_seqlens.back() == rows,
+            InvalidInput, op << ": cu_seqlens must run from 0 to the " << rows << " rows of q");
+  for (size_t s = 0; s + 1 < cu_seqlens.size(); ++s) {
+    VLM_CHECK(cu_seqlens[s] <= cu_seqlens[s + 1], InvalidInput,
+              op << ": cu_seqlens decreases at " << s << " (" << cu_seqlens[s] << " > "
+                 << cu_seqlens[s + 1] << ")");
+  }
+}
+
 void check_attention_tensor(const Tensor& t, const DTypePolicy& policy, const char* op,
                             const char* name) {
   check_activation(t, policy, op, name);
@@ -164,13 +175,32 @@ AttentionShape check_attention_varlen_args(const Tensor& q, const Tensor& k, con
             InvalidInput, op << ": q " << q.describe() << ", k " << k.describe() << ", v "
                              << v.describe() << " and out " << out.describe() << " must match");
   const AttentionShape shape{q.dim(0), q.dim(1), q.dim(2)};
-  VLM_CHECK(cu_seqlens.size() >= 2 && cu_seqlens.front() == 0 && cu_seqlens.back() == shape.rows,
-            InvalidInput, op << ": cu_seqlens must run from 0 to the " << shape.rows << " rows of q");
-  for (size_t s = 0; s + 1 < cu_seqlens.size(); ++s) {
-    VLM_CHECK(cu_seqlens[s] <= cu_seqlens[s + 1], InvalidInput,
-              op << ": cu_seqlens decreases at " << s << " (" << cu_seqlens[s] << " > "
-                 << cu_seqlens[s + 1] << ")");
-  }
+  check_cu_seqlens(cu_seqlens, shape.rows, op);
+  return shape;
+}
+
+AttentionShape check_rope_attention_varlen_joined_args(const Tensor& qkv, const Tensor& cos,
+                                                       const Tensor& sin,
+                                                       std::span<const int32_t> cu_seqlens,
+                                                       const Tensor& out, const DTypePolicy& policy) {
+  const char* op = "rope_attention_varlen_joined";
+  check_activation(qkv, policy, op, "qkv");
+  check_attention_tensor(out, policy, op, "out");
+  const AttentionShape shape{out.dim(0), out.dim(1), out.dim(2)};
+  const int64_t row = 3 * shape.heads * shape.head_dim;
+  VLM_CHECK(qkv.rank() == 2 && qkv.rows() == shape.rows && qkv.cols() == row, InvalidInput,
+            op << ": qkv " << qkv.describe() << " must be [" << shape.rows << ", " << row
+               << "] (q, k and v of " << shape.heads << " heads of " << shape.head_dim
+               << ") for out " << out.describe());
+  VLM_CHECK(cos.rank() == 2 && cos.dim(0) == shape.rows && cos.dim(1) == shape.head_dim,
+            InvalidInput,
+            op << ": cos " << cos.describe() << " must be [" << shape.rows << ", " << shape.head_dim << "]");
+  check_rope_args(out, cos, sin, policy);  // the tables' dtype, storage and even head_dim
+  const auto* in = static_cast<const char*>(qkv.data());
+  const auto* to = static_cast<const char*>(out.data());
+  VLM_CHECK(out.numel() == 0 || to + out.nbytes() <= in || in + qkv.nbytes() <= to, InvalidInput,
+            op << ": out may not overlap qkv");
+  check_cu_seqlens(cu_seqlens, shape.rows, op);
   return shape;
 }
 

@@ -1,8 +1,9 @@
-// The default ops on joined projections (vlm/backend.h: rope_append, silu_mul_joined): the op
-// sequences they stand for, with the parts of each joined row gathered into their own tensors
-// first (gather_rows over the row viewed as heads or halves). A backend that joins weights (CUDA)
-// runs each as one kernel that reads the joined rows in place and must give these values; the CPU
-// keeps its weights apart and never calls them, except in tests that join on purpose.
+// The default ops on joined projections (vlm/backend.h: rope_append, silu_mul_joined,
+// rope_attention_varlen_joined): the op sequences they stand for, with the parts of each joined
+// row gathered into their own tensors first (gather_rows over the row viewed as heads, halves or
+// thirds). A backend that joins weights (CUDA) runs each as one kernel that reads the joined rows
+// in place and must give these values; the CPU keeps its weights apart and never calls them,
+// except in tests that join on purpose.
 #include <vector>
 
 #include "vlm/backend.h"
@@ -64,6 +65,25 @@ void Backend::silu_mul_joined(const Tensor& gate_up, Tensor& y) {
   gather_rows(halves, sub_rows(rows, 2, 0, 1), gate);
   gather_rows(halves, sub_rows(rows, 2, 1, 1), up);
   silu_mul(gate, up, y);
+}
+
+void Backend::rope_attention_varlen_joined(const Tensor& qkv, const Tensor& cos, const Tensor& sin,
+                                           std::span<const int32_t> cu_seqlens, float scale,
+                                           Tensor& out) {
+  const DTypePolicy policy{activation_dtype(), false, "the backend's activation dtype"};
+  const AttentionShape s = check_rope_attention_varlen_joined_args(qkv, cos, sin, cu_seqlens, out, policy);
+  if (s.rows == 0 || s.heads == 0) return;
+  const int64_t width = s.heads * s.head_dim;
+  const Tensor thirds = qkv.reshape({3 * s.rows, width});
+  Tensor q = alloc(qkv.dtype(), {s.rows, s.heads, s.head_dim});
+  Tensor k = alloc(qkv.dtype(), {s.rows, s.heads, s.head_dim});
+  Tensor v = alloc(qkv.dtype(), {s.rows, s.heads, s.head_dim});
+  Tensor q_rows = q.reshape({s.rows, width}), k_rows = k.reshape({s.rows, width});
+  Tensor v_rows = v.reshape({s.rows, width});
+  gather_rows(thirds, sub_rows(s.rows, 3, 0, 1), q_rows);
+  gather_rows(thirds, sub_rows(s.rows, 3, 1, 1), k_rows);
+  gather_rows(thirds, sub_rows(s.rows, 3, 2, 1), v_rows);
+  rope_attention_varlen(q, k, v, cos, sin, cu_seqlens, scale, out);
 }
 
 }  // namespace vlm

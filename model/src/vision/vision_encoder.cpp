@@ -11,7 +11,9 @@
 // backend's matmul_width_multiple at load time: exact, and aligned rows for a GPU's GEMMs):
 //   pixels [N,1176] -matmul-> [N,C] -gather units by window_index-> x
 //   32 × { x += proj(attn(rope(q,k), v; window or frame segments)); x += down(silu(gate)·up) }
-//   (each residual add runs fused with the norm after it: add_rmsnorm, one pass instead of two)
+//   (each residual add runs fused with the norm after it: add_rmsnorm, one pass instead of two;
+//   where the backend joins weights, q|k|v and gate|up are one GEMM each, read in place by
+//   rope_attention_varlen_joined and silu_mul_joined)
 //   ln_q -> view [U,4C] -> fc1 -> GELU -> fc2 [U,out] -gather by argsort(window_index)-> output
 #include <algorithm>
 #include <cmath>
@@ -80,7 +82,8 @@ struct VisionEncoder::Impl {
   VisionWeights weights;
   DType act = DType::F32;
   int64_t max_chunk_patches = kDefaultMaxChunkPatches;
-  Scratch x_buf, normed_buf, q_buf, k_buf, v_buf, attn_buf, tmp_buf, gate_buf, up_buf, fc2_buf;
+  // up_buf holds up, or gate|up where joined; qkv_buf only where joined, q/k/v_buf only where not.
+  Scratch x_buf, normed_buf, q_buf, k_buf, v_buf, qkv_buf, attn_buf, tmp_buf, gate_buf, up_buf, fc2_buf;
 };
 
 void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, const Tensor& next_norm,
@@ -90,24 +93,33 @@ void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, const Tensor& n
   const int64_t mlp_width = weights.mlp_width;  // intermediate_size, maybe zero-padded
   const int64_t heads = config.num_heads;
   const int64_t head_dim = config.head_dim();
+  // Where the backend joined gate|up at load (vision_weights.h), it reads joined rows in place:
+  // q|k|v as one GEMM and gate|up as one, each GEMM reading `normed` once.
+  const bool joined = !w.gate_up_weight.empty();
   Tensor x = x_buf.view(backend, act, n, c);
   Tensor normed = normed_buf.view(backend, act, n, c);
-  Tensor q = q_buf.view(backend, act, n, c);
-  Tensor k = k_buf.view(backend, act, n, c);
-  Tensor v = v_buf.view(backend, act, n, c);
   Tensor attn = attn_buf.view(backend, act, n, c);
   Tensor tmp = tmp_buf.view(backend, act, n, c);
 
   // Attention half on normed = norm1(x): qkv rows [0,C) = Q, [C,2C) = K, [2C,3C) = V (spec §2.1).
-  backend.matmul(normed, w.qkv_weight.slice_rows(0, c), w.qkv_bias.slice_rows(0, c), q);
-  backend.matmul(normed, w.qkv_weight.slice_rows(c, c), w.qkv_bias.slice_rows(c, c), k);
-  backend.matmul(normed, w.qkv_weight.slice_rows(2 * c, c), w.qkv_bias.slice_rows(2 * c, c), v);
-  Tensor q_heads = q.reshape({n, heads, head_dim});
-  Tensor k_heads = k.reshape({n, heads, head_dim});
-  Tensor v_heads = v.reshape({n, heads, head_dim});
   Tensor attn_heads = attn.reshape({n, heads, head_dim});
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  backend.rope_attention_varlen(q_heads, k_heads, v_heads, cos, sin, segments, scale, attn_heads);
+  if (joined) {
+    Tensor qkv = qkv_buf.view(backend, act, n, 3 * c);
+    backend.matmul(normed, w.qkv_weight, w.qkv_bias, qkv);
+    backend.rope_attention_varlen_joined(qkv, cos, sin, segments, scale, attn_heads);
+  } else {
+    Tensor q = q_buf.view(backend, act, n, c);
+    Tensor k = k_buf.view(backend, act, n, c);
+    Tensor v = v_buf.view(backend, act, n, c);
+    backend.matmul(normed, w.qkv_weight.slice_rows(0, c), w.qkv_bias.slice_rows(0, c), q);
+    backend.matmul(normed, w.qkv_weight.slice_rows(c, c), w.qkv_bias.slice_rows(c, c), k);
+    backend.matmul(normed, w.qkv_weight.slice_rows(2 * c, c), w.qkv_bias.slice_rows(2 * c, c), v);
+    Tensor q_heads = q.reshape({n, heads, head_dim});
+    Tensor k_heads = k.reshape({n, heads, head_dim});
+    Tensor v_heads = v.reshape({n, heads, head_dim});
+    backend.rope_attention_varlen(q_heads, k_heads, v_heads, cos, sin, segments, scale, attn_heads);
+  }
   backend.matmul(attn, w.proj_weight, w.proj_bias, tmp);
   backend.add_rmsnorm(tmp, x, w.norm2, kVisionNormEps, normed);  // x += proj; normed = norm2(x)
 
@@ -116,12 +128,18 @@ void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, const Tensor& n
   for (int64_t row0 = 0; row0 < n; row0 += block_rows) {
     const int64_t rows = std::min(block_rows, n - row0);
     Tensor gate = gate_buf.view(backend, act, rows, mlp_width);
-    Tensor up = up_buf.view(backend, act, rows, mlp_width);
     const Tensor normed_rows = normed.slice_rows(row0, rows);
     Tensor out_rows = tmp.slice_rows(row0, rows);
-    backend.matmul(normed_rows, w.gate_weight, w.gate_bias, gate);
-    backend.matmul(normed_rows, w.up_weight, w.up_bias, up);
-    backend.silu_mul(gate, up, gate);
+    if (joined) {
+      Tensor gate_up = up_buf.view(backend, act, rows, 2 * mlp_width);
+      backend.matmul(normed_rows, w.gate_up_weight, w.gate_up_bias, gate_up);
+      backend.silu_mul_joined(gate_up, gate);
+    } else {
+      Tensor up = up_buf.view(backend, act, rows, mlp_width);
+      backend.matmul(normed_rows, w.gate_weight, w.gate_bias, gate);
+      backend.matmul(normed_rows, w.up_weight, w.up_bias, up);
+      backend.silu_mul(gate, up, gate);
+    }
     backend.matmul(gate, w.down_weight, w.down_bias, out_rows);
   }
   backend.add_rmsnorm(tmp, x, next_norm, kVisionNormEps, normed);  // x += mlp; the next norm
@@ -234,8 +252,9 @@ void VisionEncoder::Impl::encode_chunk(const Tensor& pixels, std::span<const Gri
               n, cos, sin);
   }
 
-  // Merger on normed = ln_q(x): [U, 4C] view, fc1 + GELU + fc2, then the reverse window order.
-  Tensor hidden = q_buf.view(backend, act, n, c).reshape({units, unit * c});
+  // Merger on normed = ln_q(x): [U, 4C] view, fc1 + GELU + fc2, then the reverse window order
+  // (hidden in the blocks' attention output buffer, free by now).
+  Tensor hidden = attn_buf.view(backend, act, n, c).reshape({units, unit * c});
   backend.matmul(normed.reshape({units, unit * c}), weights.merger_fc1_weight,
                  weights.merger_fc1_bias, hidden);
   backend.gelu(hidden, hidden);

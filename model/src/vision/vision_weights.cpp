@@ -2,7 +2,8 @@
 // from the file: a checkpoint that disagrees with its config.json is refused with both shapes named,
 // instead of silently running with the file's shapes. Validation finishes before any upload so a
 // device backend never holds half a model. The MLP may be widened with zeros on the host before its
-// upload (mlp_width_multiple), so a device backend gets aligned GEMM rows without per-call copies.
+// upload (mlp_width_multiple), so a device backend gets aligned GEMM rows without per-call copies;
+// where the backend joins weights (upload_weights_concat), gate and up are uploaded as one.
 #include "vision/vision_weights.h"
 
 #include <cstddef>
@@ -64,7 +65,24 @@ class WeightCollector {
               "vision encoder: backend " << backend_.name() << " has no " << dtype_name(dtype)
                                          << " weights (tensor '" << name << "')");
     if (padded_shape == shape) padded_shape.clear();
-    pending_.push_back({name, std::move(view_shape), std::move(padded_shape), destination});
+    pending_.push_back({name, std::move(view_shape), std::move(padded_shape), destination, nullptr});
+  }
+
+  // Like want() for each part (2-D weights, or 1-D biases), uploaded as one tensor holding their
+  // rows in order (upload_weights_concat) where the backend joins weights: `joined` gets it and each
+  // part's destination becomes a view of it. Where the backend keeps weights apart (it returns an
+  // empty tensor), each part is uploaded on its own and `joined` stays empty.
+  struct Part {
+    std::string name;
+    std::vector<int64_t> shape;
+    Tensor* destination;
+    std::vector<int64_t> padded_shape;
+  };
+  void want_joined(const std::vector<Part>& parts, Tensor* joined) {
+    for (const Part& part : parts) {
+      want(part.name, part.shape, part.destination, Op::MatMul, {}, part.padded_shape);
+      pending_.back().joined = joined;
+    }
   }
 
   // Tensors under visual. that no rule asked for: a checkpoint deeper or wider than its config
@@ -86,11 +104,16 @@ class WeightCollector {
   }
 
   void upload_all() {
-    for (Pending& p : pending_) {
-      Tensor host = checkpoint_.tensor(p.name);
-      if (!p.view_shape.empty()) host = host.reshape(p.view_shape);
-      if (!p.padded_shape.empty()) host = zero_padded(host, p.padded_shape);
-      *p.destination = backend_.upload_weight(host);
+    for (size_t i = 0; i < pending_.size();) {
+      if (pending_[i].joined == nullptr) {
+        *pending_[i].destination = backend_.upload_weight(host_of(pending_[i]));
+        ++i;
+        continue;
+      }
+      size_t end = i;  // the parts of one joined tensor are consecutive
+      while (end < pending_.size() && pending_[end].joined == pending_[i].joined) ++end;
+      upload_joined(i, end);
+      i = end;
     }
     pending_.clear();
   }
@@ -101,7 +124,38 @@ class WeightCollector {
     std::vector<int64_t> view_shape;
     std::vector<int64_t> padded_shape;
     Tensor* destination;
+    Tensor* joined;  // want_joined: the tensor this part is uploaded into, with its neighbours
   };
+
+  Tensor host_of(const Pending& p) const {
+    Tensor host = checkpoint_.tensor(p.name);
+    if (!p.view_shape.empty()) host = host.reshape(p.view_shape);
+    if (!p.padded_shape.empty()) host = zero_padded(host, p.padded_shape);
+    return host;
+  }
+
+  // pending_[begin, end): the parts of one want_joined call.
+  void upload_joined(size_t begin, size_t end) {
+    std::vector<Tensor> hosts, rows_of_hosts;  // as checked; as rows (a bias [n] as [n, 1])
+    for (size_t i = begin; i < end; ++i) {
+      hosts.push_back(host_of(pending_[i]));
+      const Tensor& host = hosts.back();
+      rows_of_hosts.push_back(host.rank() == 1 ? host.reshape({host.numel(), 1}) : host);
+    }
+    Tensor joined = backend_.upload_weights_concat(rows_of_hosts);
+    if (joined.empty()) {
+      for (size_t i = begin; i < end; ++i) *pending_[i].destination = backend_.upload_weight(hosts[i - begin]);
+      return;
+    }
+    if (hosts.front().rank() == 1) joined = joined.reshape({joined.rows()});
+    int64_t row = 0;
+    for (size_t i = begin; i < end; ++i) {
+      const int64_t rows = rows_of_hosts[i - begin].rows();
+      *pending_[i].destination = joined.slice_rows(row, rows);
+      row += rows;
+    }
+    *pending_[begin].joined = joined;
+  }
   const Checkpoint& checkpoint_;
   Backend& backend_;
   std::vector<Pending> pending_;
@@ -170,10 +224,12 @@ VisionWeights load_vision_weights(const VisionConfig& config, const Checkpoint& 
     collect.want(p + "attn.qkv.bias", {3 * c}, &b.qkv_bias);
     collect.want(p + "attn.proj.weight", {c, c}, &b.proj_weight);
     collect.want(p + "attn.proj.bias", {c}, &b.proj_bias);
-    collect.want(p + "mlp.gate_proj.weight", {inter, c}, &b.gate_weight, Op::MatMul, {}, {width, c});
-    collect.want(p + "mlp.gate_proj.bias", {inter}, &b.gate_bias, Op::MatMul, {}, {width});
-    collect.want(p + "mlp.up_proj.weight", {inter, c}, &b.up_weight, Op::MatMul, {}, {width, c});
-    collect.want(p + "mlp.up_proj.bias", {inter}, &b.up_bias, Op::MatMul, {}, {width});
+    collect.want_joined({{p + "mlp.gate_proj.weight", {inter, c}, &b.gate_weight, {width, c}},
+                         {p + "mlp.up_proj.weight", {inter, c}, &b.up_weight, {width, c}}},
+                        &b.gate_up_weight);
+    collect.want_joined({{p + "mlp.gate_proj.bias", {inter}, &b.gate_bias, {width}},
+                         {p + "mlp.up_proj.bias", {inter}, &b.up_bias, {width}}},
+                        &b.gate_up_bias);
     collect.want(p + "mlp.down_proj.weight", {c, inter}, &b.down_weight, Op::MatMul, {}, {c, width});
     collect.want(p + "mlp.down_proj.bias", {c}, &b.down_bias);
   }

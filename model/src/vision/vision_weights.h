@@ -19,6 +19,9 @@ struct VisionBlockWeights {
   Tensor gate_weight, gate_bias;     // [W, C], [W]   W = VisionWeights::mlp_width
   Tensor up_weight, up_bias;         // [W, C], [W]
   Tensor down_weight, down_bias;     // [C, W], [C]
+  // gate|up as one weight [2W, C] and bias [2W] where the backend joins weights
+  // (upload_weights_concat: CUDA), gate_* and up_* then being views of them; empty elsewhere.
+  Tensor gate_up_weight, gate_up_bias;
 };
 
 struct VisionWeights {
@@ -38,7 +41,8 @@ int64_t vision_patch_dim(const VisionConfig& config);
 // Checks the vision config for values the encoder cannot run with (names the field).
 void validate_vision_config(const VisionConfig& config);
 
-// Loads and validates every Qwen2.5-VL vision tensor. A missing tensor throws NotFound and a wrong
+// Loads and validates every Qwen2.5-VL vision tensor (gate|up joined where the backend joins
+// weights). A missing tensor throws NotFound and a wrong
 // shape or dtype throws InvalidModel, both naming the tensor; nothing is uploaded before all passed.
 // The MLP is padded to a multiple of `mlp_width_multiple` (>= 1; InvalidInput otherwise).
 VisionWeights load_vision_weights(const VisionConfig& config, const Checkpoint& checkpoint,

@@ -6,14 +6,12 @@
 // math; only the GEMMs' shapes differ).
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <numeric>
 #include <string>
 
-#include "backend_cpu/backend_cpu.h"
+#include "../joining_cpu_backend.h"
 #include "fixture_runs.h"
 #include "text/text_decoder.h"
-#include "vlm/backend_checks.h"
 #include "vlm/checkpoint.h"
 #include "vlm/config.h"
 
@@ -22,33 +20,7 @@ namespace {
 
 constexpr double kTolerance = 1e-5;
 
-// The CPU backend with upload_weights_concat doing what the CUDA backend's does (one weight
-// holding the parts' rows in order), counting the joined ops it is asked for.
-class JoiningCpuBackend : public CpuBackend {
- public:
-  JoiningCpuBackend() : CpuBackend(2) {}
-  Tensor upload_weights_concat(std::span<const Tensor> hosts) override {
-    const int64_t rows = check_concat_weights_args(hosts);
-    Tensor joined = alloc(hosts[0].dtype(), {rows, hosts[0].cols()});
-    auto* at = joined.data_as<char>();
-    for (const Tensor& host : hosts) {
-      std::memcpy(at, host.data(), host.nbytes());
-      at += host.nbytes();
-    }
-    ++concats;
-    return joined;
-  }
-  void rope_append(const Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& q,
-                   Tensor& k_cache, Tensor& v_cache, int64_t n_past) override {
-    ++rope_appends;
-    Backend::rope_append(qkv, cos, sin, q, k_cache, v_cache, n_past);
-  }
-  void silu_mul_joined(const Tensor& gate_up, Tensor& y) override {
-    ++silu_mul_joins;
-    Backend::silu_mul_joined(gate_up, y);
-  }
-  int concats = 0, rope_appends = 0, silu_mul_joins = 0;
-};
+using test::JoiningCpuBackend;
 
 // One fixture checkpoint's decoder on the plain CPU backend and on the joining one.
 struct DecoderPair {

@@ -1,7 +1,9 @@
 // The vision encoder on a small random checkpoint against the independent naive forward pass of
 // synthetic_vision.cpp (double precision, mask-based windows, no permutation), plus the loader's
 // refusals (missing tensor, wrong shape, unsupported family), the zero-padded MLP width a device
-// backend asks for, and call-level behaviour (batching, buffer reuse, cancellation, input checks). Parity with the HF reference is in test_vision_fixtures.
+// backend asks for, the joined q|k|v and gate|up path a backend that joins weights takes, and
+// call-level behaviour (batching, buffer reuse, cancellation, input checks). Parity with the HF
+// reference is in test_vision_fixtures.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "../joining_cpu_backend.h"
 #include "synthetic_vision.h"
 #include "vision/vision_weights.h"
 #include "vlm/backend.h"
@@ -205,6 +208,49 @@ TEST_F(SyntheticEncoder, MlpWidthPaddedWithZerosGivesTheSameOutput) {
     }
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_F(SyntheticEncoder, JoinedProjectionsGiveTheSameOutput) {
+  // A backend that joins weights (as CUDA does) gets gate|up as one weight and bias whose parts are
+  // views, and the encoder runs q|k|v and gate|up as one GEMM each (rope_attention_varlen_joined,
+  // silu_mul_joined: the base class's defaults here). The output must stay the naive reference's
+  // and the plain encoder's (only the GEMMs' shapes differ), padded or not.
+  const ModelConfig config = test::tiny_vision_config();
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::BF16, 23);
+  const auto dir = test::fresh_temp_dir("joined");
+  test::write_checkpoint(dir, weights, DType::BF16);
+  Checkpoint checkpoint = Checkpoint::open(dir);
+  const std::vector<float> pixels = test::random_pixels(kMixedGrids, patch_dim(config.vision), 24);
+  const std::vector<double> want = test::naive_vision_forward(config.vision, weights, pixels, kMixedGrids);
+  const int depth = config.vision.depth;
+  for (int64_t multiple : {1, 16}) {
+    SCOPED_TRACE("MLP width multiple " + std::to_string(multiple));
+    const VisionEncoderOptions options{.mlp_width_multiple = multiple};
+    VisionEncoder plain(config, checkpoint, *backend_, options);
+    const std::vector<float> plain_out = backend_->to_host_f32(plain.encode(pixels, kMixedGrids));
+    test::JoiningCpuBackend joining;
+    VisionEncoder joined(config, checkpoint, joining, options);
+    EXPECT_EQ(joining.concats, 2 * depth) << "gate|up weight and bias per block";
+    const std::vector<float> got = joining.to_host_f32(joined.encode(pixels, kMixedGrids));
+    EXPECT_EQ(joining.varlen_joins, depth);
+    EXPECT_EQ(joining.silu_mul_joins, depth);
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_LT(relative_to_peak(got, want), 1e-5);
+    EXPECT_LT(relative_to_peak(got, std::vector<double>(plain_out.begin(), plain_out.end())), 1e-6);
+    // The parts are views of the joined tensors, holding the separately loaded values.
+    const VisionWeights separate = load_vision_weights(config.vision, checkpoint, *backend_, multiple);
+    const VisionWeights together = load_vision_weights(config.vision, checkpoint, joining, multiple);
+    const VisionBlockWeights& a = separate.blocks.front();
+    const VisionBlockWeights& b = together.blocks.front();
+    EXPECT_TRUE(a.gate_up_weight.empty());
+    ASSERT_EQ(b.gate_up_weight.rows(), 2 * together.mlp_width);
+    ASSERT_EQ(b.gate_up_bias.numel(), 2 * together.mlp_width);
+    EXPECT_EQ(b.up_weight.data(), b.gate_up_weight.slice_rows(together.mlp_width, together.mlp_width).data());
+    EXPECT_EQ(joining.to_host_f32(b.gate_weight), backend_->to_host_f32(a.gate_weight));
+    EXPECT_EQ(joining.to_host_f32(b.up_weight), backend_->to_host_f32(a.up_weight));
+    EXPECT_EQ(joining.to_host_f32(b.gate_bias), backend_->to_host_f32(a.gate_bias));
+    EXPECT_EQ(joining.to_host_f32(b.up_bias), backend_->to_host_f32(a.up_bias));
+  }
 }
 
 TEST_F(SyntheticEncoder, MissingTensorIsNamed) {
