@@ -422,8 +422,11 @@ int main() {
         {"7B o prefill (image)", 280, 3584, 3584},
         {"7B gate|up joined prefill (image)", 280, 37888, 3584},
         {"7B down prefill (image)", 280, 3584, 18944},
-        {"ViT qkv (clip)", 8192, 3840, 1280},  {"ViT mlp up (clip)", 8192, 3420, 1280},
-        {"ViT mlp down K=3420 (clip)", 8192, 1280, 3420}, {"ViT merger fc1", 2048, 5120, 5120},
+        // The 16-frame 448x448 clip's vision GEMMs as the encoder runs them on CUDA: q|k|v and
+        // gate|up joined, the MLP padded to 3424 (bench_k_padding times 3420 against it).
+        {"ViT qkv joined (clip)", 8192, 3840, 1280}, {"ViT proj (clip)", 8192, 1280, 1280},
+        {"ViT gate|up joined (clip)", 8192, 6848, 1280}, {"ViT down K=3424 (clip)", 8192, 1280, 3424},
+        {"ViT merger fc1", 2048, 5120, 5120},
     };
     for (const GemmShape& s : shapes) bench_gemm(backend, cublas, s);
     for (const GemmShape& s : shapes) {
