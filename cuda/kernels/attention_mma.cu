@@ -5,7 +5,8 @@
 // launch_attention_combine.
 // Decode (a few query rows) stays on attention.cu; backend_cuda_ops.cpp chooses. The ViT's call
 // may rotate q and k as they are loaded (AttentionParams::rope_rows_cos: its rope fused in,
-// saving two passes over q and k per block).
+// saving two passes over q and k per block), and read them and v in place from the rows of its
+// joined q|k|v projection (AttentionParams::q_row_stride / kv_row_stride).
 //
 // Shape: one block of 4 warps takes a tile of 64 flat rows (16 per warp) of one kv head and
 // streams the tile's keys through shared memory 64 at a time (K and V row-major, rows padded by 16
@@ -157,7 +158,8 @@ __global__ void __launch_bounds__(kThreads) attention_mma_kernel(AttentionParams
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
   const int64_t out_stride = static_cast<int64_t>(p.n_heads) * hd;
   const int64_t q_stride = p.q_row_stride != 0 ? p.q_row_stride : out_stride;
-  const int64_t kv_stride = p.kv_row_stride != 0 ? p.kv_row_stride : static_cast<int64_t>(p.n_heads_kv) * hd;
+  const int64_t kv_stride =
+      p.kv_row_stride != 0 ? p.kv_row_stride : static_cast<int64_t>(p.n_heads_kv) * hd;
   const bool vec16 = hd % 8 == 0 && q_stride % 8 == 0 && kv_stride % 8 == 0 &&
                      ((reinterpret_cast<uintptr_t>(p.q) | reinterpret_cast<uintptr_t>(p.k) |
                        reinterpret_cast<uintptr_t>(p.v)) & 15) == 0;

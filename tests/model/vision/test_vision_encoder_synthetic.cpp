@@ -251,6 +251,7 @@ TEST_F(SyntheticEncoder, JoinedProjectionsGiveTheSameOutput) {
     EXPECT_EQ(joining.to_host_f32(b.gate_bias), backend_->to_host_f32(a.gate_bias));
     EXPECT_EQ(joining.to_host_f32(b.up_bias), backend_->to_host_f32(a.up_bias));
   }
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SyntheticEncoder, MissingTensorIsNamed) {
