@@ -286,10 +286,6 @@ inline bool config_ok(const Cfg& c) {
          c.grid.x >= 1 && c.grid.x <= 0x7fffffffu && c.grid.y >= 1 && c.grid.y <= 65535 &&
          c.grid.z >= 1 && c.grid.z <= 65535 && c.smem <= 48 * 1024;
 }
-// Block 0 runs as fibers. When it used no barrier or shuffle, the kernel is one without
-// intra-block communication and the remaining blocks run their CUDA threads as plain calls one
-// after another (much faster, same result); a barrier or shuffle met later in that mode throws
-// EmulationError. Otherwise every block runs as fibers, one block after another.
 // Pointer casts in kernel code (emu/rewrite_kernel.pl turns each reinterpret_cast, and each
 // static_cast to a pointer type, into these): a GPU faults ("misaligned address", sticky) on a
 // load or store through a pointer less aligned than its type (4 for a 32-bit word, 16 for a
@@ -322,6 +318,10 @@ To aligned_static_cast(From&& from) {
   check_cast_alignment<To>(from);
   return static_cast<To>(from);
 }
+// Block 0 runs as fibers. When it used no barrier or shuffle, the kernel is one without
+// intra-block communication and the remaining blocks run their CUDA threads as plain calls one
+// after another (much faster, same result); a barrier or shuffle met later in that mode throws
+// EmulationError. Otherwise every block runs as fibers, one block after another.
 template <typename F, typename... A>
 void run_launch(F kernel, Cfg cfg, A... args);
 // The kernel's pointer parameters, as the launch converts the arguments to them, must be aligned
