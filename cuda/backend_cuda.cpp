@@ -102,6 +102,7 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
   constexpr GemvKernel kGemvKernels[] = {GemvKernel::Auto, GemvKernel::Ours, GemvKernel::CublasLt};
   gemv_kernel_ = kGemvKernels[env_choice("VLM_CUDA_GEMV", {"auto", "ours", "cublaslt"})];
   pad_widths_ = env_choice("VLM_CUDA_PAD_K", {"1", "0"}) == 0;
+  join_weights_ = env_choice("VLM_CUDA_JOIN", {"1", "0"}) == 0;
   supports_programmatic_launch_ = prop.major >= 9;
   set_programmatic_launch(env_choice("VLM_CUDA_PDL", {"0", "1"}) == 1);
   poison_allocations_ = env_choice("VLM_CUDA_POISON", {"0", "1"}) == 1;

@@ -107,6 +107,13 @@ class CudaBackend final : public Backend {
   // `vlm bench --device cuda`); set_pad_widths applies to models loaded afterwards.
   int64_t matmul_width_multiple() const override { return pad_widths_ ? 8 : 1; }
   void set_pad_widths(bool on) { pad_widths_ = on; }
+  // Beyond the interface: whether upload_weights_concat joins weights (q|k|v and gate|up of the
+  // decoder, gate|up of the ViT, so that each runs as one GEMM). On by default;
+  // VLM_CUDA_JOIN=0 (an A/B of `vlm bench --device cuda`) or set_join_weights(false) makes it
+  // return an empty tensor, as the CPU backend does, for models loaded afterwards: their parts are
+  // then uploaded and run one by one.
+  void set_join_weights(bool on) { join_weights_ = on; }
+  bool join_weights() const { return join_weights_; }
 
   // Beyond the interface: which attention kernel runs (A/B on a GPU, bench_cuda_ops). Auto: the
   // tensor-core kernel (kernels/attention_mma.cu) for attention_varlen and for attention_causal
@@ -250,6 +257,7 @@ class CudaBackend final : public Backend {
   std::shared_ptr<OpProfile> profile_;
   std::string profile_path_;
   bool pad_widths_ = true;
+  bool join_weights_ = true;
   // VLM_CUDA_POISON=1: every tensor alloc() hands out is first filled with 0xFF bytes on the stream
   // (NaN as bf16/f32, −1 as int32), so an op that reads memory nothing wrote (a reused pool block's
   // old contents) gives NaN instead of plausible values. A debugging aid: one memset per alloc.

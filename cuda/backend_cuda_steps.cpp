@@ -198,6 +198,7 @@ void CudaBackend::attention_causal_at(const Tensor& q, const Tensor& k_cache, co
 Tensor CudaBackend::upload_weights_concat(std::span<const Tensor> hosts) {
   enter("upload_weights_concat");
   const int64_t rows = check_concat_weights_args(hosts);
+  if (!join_weights_) return {};  // VLM_CUDA_JOIN=0: the caller uploads the parts one by one
   const DType dtype = hosts[0].dtype();
   const bool is_float = dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
   Tensor joined = alloc(is_float ? DType::BF16 : dtype, {rows, hosts[0].cols()});

@@ -1,8 +1,10 @@
 // Weights on the CUDA backend: the vision MLP's width padded to 8 at load time (the backend's
 // matmul_width_multiple, for cuBLASLt's aligned GEMMs) must give the unpadded encoder's output;
-// VLM_CUDA_PAD_K=0 turns it off and another value is refused; memory_stats() counts each live
-// weight's bytes exactly and forgets them when the weight dies; an impossible allocation is
-// OutOfMemory and leaves the backend usable; VLM_CUDA_POISON=1 hands out NaN-filled tensors.
+// VLM_CUDA_PAD_K=0 turns it off and another value is refused; the vision encoder on joined
+// weights (the default) gives the output of weights kept apart (VLM_CUDA_JOIN=0; other values
+// refused); memory_stats() counts each live weight's bytes exactly and forgets them when the
+// weight dies; an impossible allocation is OutOfMemory and leaves the backend usable;
+// VLM_CUDA_POISON=1 hands out NaN-filled tensors.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +12,9 @@
 #include <filesystem>
 #include <string>
 
+#include "backend_cuda_impl.h"
 #include "parity.h"
+#include "vision/vision_weights.h"
 #include "vlm/checkpoint.h"
 #include "vlm/config.h"
 #include "vlm/vision_encoder.h"
@@ -53,6 +57,41 @@ TEST(GpuWeights, PadKEnvironmentTurnsThePaddingOffOrIsRefused) {
   EXPECT_EQ(cuda::make_cuda_backend(0)->matmul_width_multiple(), 1);
   expect_env_refused("VLM_CUDA_PAD_K", "yes", "VLM_CUDA_PAD_K=yes: expected 1 or 0");
   EXPECT_EQ(cuda::make_cuda_backend(0)->matmul_width_multiple(), 8);
+}
+
+TEST(GpuWeights, VisionEncoderJoinedOrApartGivesTheSameOutput) {
+  // Joined (the default: q|k|v as one GEMM read in place by the attention, gate|up joined at load)
+  // or apart (set_join_weights(false), as VLM_CUDA_JOIN=0): the same encoder output up to the
+  // GEMMs' summation order, on tiny-c (images and a video grid).
+  Backends b;
+  auto& gpu = dynamic_cast<cuda::CudaBackend&>(*b.gpu);
+  const fs::path dir = fixture_models_dir() / "tiny-c";
+  const ModelConfig config = load_model_config(dir / "config.json");
+  const Checkpoint checkpoint = Checkpoint::open(dir);
+  ASSERT_TRUE(gpu.join_weights()) << "joining is the default";
+  EXPECT_FALSE(load_vision_weights(config.vision, checkpoint, gpu, 8).blocks.front().gate_up_weight.empty());
+  VisionEncoder joined(config, checkpoint, gpu);
+  gpu.set_join_weights(false);
+  EXPECT_TRUE(load_vision_weights(config.vision, checkpoint, gpu, 8).blocks.front().gate_up_weight.empty());
+  VisionEncoder apart(config, checkpoint, gpu);
+  gpu.set_join_weights(true);
+  const std::vector<GridThw> grids = {{1, 4, 6}, {2, 8, 4}};
+  const int64_t patch_dim = config.vision.in_channels * config.vision.temporal_patch_size *
+                            config.vision.patch_size * config.vision.patch_size;
+  const auto pixels = random_bf16(static_cast<size_t>((24 + 64) * patch_dim), 12);
+  expect_close(gpu.to_host_f32(joined.encode(pixels, grids)), gpu.to_host_f32(apart.encode(pixels, grids)),
+               2 * kBf16HalfUlp, 1e-2, "vision encoder, joined vs apart");
+}
+
+TEST(GpuWeights, JoinEnvironmentKeepsWeightsApartOrIsRefused) {
+  const auto parts = [] {
+    static const std::vector<float> values(16, 0.5f);
+    return std::vector<Tensor>{host_f32(values, {2, 8}), host_f32(values, {2, 8})};
+  };
+  ASSERT_EQ(setenv("VLM_CUDA_JOIN", "0", 1), 0);
+  EXPECT_TRUE(cuda::make_cuda_backend(0)->upload_weights_concat(parts()).empty());
+  expect_env_refused("VLM_CUDA_JOIN", "yes", "VLM_CUDA_JOIN=yes: expected 1 or 0");
+  EXPECT_EQ(cuda::make_cuda_backend(0)->upload_weights_concat(parts()).rows(), 4);
 }
 
 TEST(GpuWeights, MemoryStatsCountLiveWeights) {
