@@ -219,6 +219,9 @@ class Backend {
   // it (slice_rows) serve as the parts. The default returns an empty tensor: the CPU backend keeps
   // its zero-copy checkpoint views, which a concatenation would copy.
   virtual Tensor upload_weights_concat(std::span<const Tensor> hosts);
+  // upload_weights_concat of 2-D weights, or of 1-D biases (each seen as [n, 1]; the result is
+  // then 1-D too): the parts in order as one tensor, or an empty one where weights stay apart.
+  Tensor upload_joined(std::span<const Tensor> hosts);
 
   // ---- preprocessing on the device (optional) ----
   // preprocess_video / preprocess_image (vlm/preprocess.h) of to_rgb8(frames) done on this

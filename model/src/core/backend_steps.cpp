@@ -1,9 +1,10 @@
 // The base class's answers for recorded steps (vlm/backend.h: supports_recorded_steps, record,
-// write, the *_at ops, upload_weights_concat) and their shared argument checks, the default
+// write, the *_at ops, upload_weights_concat, upload_joined) and their shared argument checks, the default
 // add_rmsnorm (add then rmsnorm; a device backend fuses them), and "no device preprocessing". A backend without
 // recorded steps keeps the eager decode path, so everything here refuses with Unsupported rather
 // than emulating: an emulation would hide that the fast path is missing.
 #include <string>
+#include <vector>
 
 #include "vlm/backend.h"
 #include "vlm/backend_checks.h"
@@ -96,6 +97,15 @@ void Backend::add_rmsnorm(const Tensor& x, Tensor& residual, const Tensor& weigh
 void check_step_scalars(const Tensor& t, int64_t n, const char* op, const char* name) {
   VLM_CHECK(!t.empty() && t.dtype() == DType::I32 && t.numel() == n, InvalidInput,
             op << ": " << name << " " << t.describe() << " must be I32 with " << n << " element(s)");
+}
+
+Tensor Backend::upload_joined(std::span<const Tensor> hosts) {
+  VLM_CHECK(!hosts.empty(), InvalidInput, "upload_weights_concat: no weights");
+  if (hosts[0].rank() != 1) return upload_weights_concat(hosts);
+  std::vector<Tensor> rows;
+  for (const Tensor& bias : hosts) rows.push_back(bias.reshape({bias.numel(), 1}));
+  Tensor joined = upload_weights_concat(rows);
+  return joined.empty() ? joined : joined.reshape({joined.rows()});
 }
 
 int64_t check_concat_weights_args(std::span<const Tensor> weights) {

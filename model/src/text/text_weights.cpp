@@ -25,19 +25,16 @@ TextWeights load_text_weights(const TextConfig& c, const Checkpoint& checkpoint,
   auto get = [&](const std::string& name, std::vector<int64_t> shape) {
     return backend.upload_weight(checkpoint.tensor(name, shape));
   };
-  // Uploads named [rows_i, cols] tensors as one weight (2-D views of 1-D biases), or returns an
-  // empty tensor where the backend keeps them apart.
+  // Uploads named [rows_i, cols] weights or [rows_i] biases as one tensor (Backend::upload_joined),
+  // or returns an empty tensor where the backend keeps them apart.
   auto get_concat = [&](const std::vector<std::string>& names, const std::vector<int64_t>& rows,
                         int64_t cols, bool is_bias) {
     std::vector<Tensor> hosts;
     for (size_t i = 0; i < names.size(); ++i) {
-      const Tensor host = checkpoint.tensor(names[i], is_bias ? std::vector<int64_t>{rows[i]}
-                                                               : std::vector<int64_t>{rows[i], cols});
-      hosts.push_back(is_bias ? host.reshape({rows[i], 1}) : host);
+      hosts.push_back(checkpoint.tensor(names[i], is_bias ? std::vector<int64_t>{rows[i]}
+                                                          : std::vector<int64_t>{rows[i], cols}));
     }
-    Tensor joined = backend.upload_weights_concat(hosts);
-    if (!joined.empty() && is_bias) joined = joined.reshape({joined.rows()});
-    return joined;
+    return backend.upload_joined(hosts);
   };
 
   TextWeights w;

@@ -136,23 +136,15 @@ class WeightCollector {
 
   // pending_[begin, end): the parts of one want_joined call.
   void upload_joined(size_t begin, size_t end) {
-    std::vector<Tensor> hosts, rows_of_hosts;  // as checked; as rows (a bias [n] as [n, 1])
-    for (size_t i = begin; i < end; ++i) {
-      hosts.push_back(host_of(pending_[i]));
-      const Tensor& host = hosts.back();
-      rows_of_hosts.push_back(host.rank() == 1 ? host.reshape({host.numel(), 1}) : host);
-    }
-    Tensor joined = backend_.upload_weights_concat(rows_of_hosts);
-    if (joined.empty()) {
-      for (size_t i = begin; i < end; ++i) *pending_[i].destination = backend_.upload_weight(hosts[i - begin]);
-      return;
-    }
-    if (hosts.front().rank() == 1) joined = joined.reshape({joined.rows()});
+    std::vector<Tensor> hosts;
+    for (size_t i = begin; i < end; ++i) hosts.push_back(host_of(pending_[i]));
+    const Tensor joined = backend_.upload_joined(hosts);
     int64_t row = 0;
     for (size_t i = begin; i < end; ++i) {
-      const int64_t rows = rows_of_hosts[i - begin].rows();
-      *pending_[i].destination = joined.slice_rows(row, rows);
-      row += rows;
+      const Tensor& host = hosts[i - begin];
+      *pending_[i].destination =
+          joined.empty() ? backend_.upload_weight(host) : joined.slice_rows(row, host.dim(0));
+      row += host.dim(0);
     }
     *pending_[begin].joined = joined;
   }
