@@ -97,8 +97,10 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
                     << "." << prop.minor << "; the CUDA backend needs 8.0 or newer (bf16)");
   sm_count_ = prop.multiProcessorCount;
   constexpr AttentionKernel kAttentionKernels[] = {AttentionKernel::Auto, AttentionKernel::Simt,
-                                                   AttentionKernel::Mma};
-  attention_kernel_ = kAttentionKernels[env_choice("VLM_CUDA_ATTENTION", {"auto", "simt", "mma"})];
+                                                   AttentionKernel::Mma, AttentionKernel::Flash};
+  attention_kernel_ =
+      kAttentionKernels[env_choice("VLM_CUDA_ATTENTION", {"auto", "simt", "mma", "flash"})];
+  attention_tuning_ = env_choice("VLM_CUDA_ATTENTION_TUNE", {"1", "0"}) == 0;
   constexpr GemvKernel kGemvKernels[] = {GemvKernel::Auto, GemvKernel::Ours, GemvKernel::CublasLt};
   gemv_kernel_ = kGemvKernels[env_choice("VLM_CUDA_GEMV", {"auto", "ours", "cublaslt"})];
   pad_widths_ = env_choice("VLM_CUDA_PAD_K", {"1", "0"}) == 0;

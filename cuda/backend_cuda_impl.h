@@ -15,6 +15,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -115,13 +116,33 @@ class CudaBackend final : public Backend {
   void set_join_weights(bool on) { join_weights_ = on; }
   bool join_weights() const { return join_weights_; }
 
-  // Beyond the interface: which attention kernel runs (A/B on a GPU, bench_cuda_ops). Auto: the
-  // tensor-core kernel (kernels/attention_mma.cu) for attention_varlen and for attention_causal
-  // with at least kMmaMinFlatRows query rows × group per kv head, else the CUDA-core kernel
-  // (kernels/attention.cu: decode, split-K). Simt / Mma force one for every call. The
-  // environment's VLM_CUDA_ATTENTION=auto|simt|mma sets it when the backend is created.
-  enum class AttentionKernel { Auto, Simt, Mma };
+  // Beyond the interface: which attention kernel runs. Three implement AttentionParams:
+  // Simt (kernels/attention.cu, CUDA cores, split-K: decode), Mma (kernels/attention_mma.cu, WMMA
+  // tensor cores) and Flash (kernels/attention_flash.cu, mma.sync with the softmax in registers).
+  // Auto chooses per kind of call (backend_cuda_attention_choice.cpp): with attention tuning on
+  // (the default), the first call of a kind outside a capture times the candidates on its own
+  // operands and the fastest is kept for every later call of that kind; otherwise, or until then,
+  // the reasoned default, Flash. Causal calls with fewer than kMmaMinFlatRows query rows × group
+  // per kv head (decode) are not measured: they run Simt, as the recorded decode step does.
+  // Simt / Mma / Flash force one kernel for every call. The environment's VLM_CUDA_ATTENTION=auto|simt|mma|flash and
+  // VLM_CUDA_ATTENTION_TUNE=1|0 set them when the backend is created.
+  enum class AttentionKernel { Auto, Simt, Mma, Flash };
   static constexpr int64_t kMmaMinFlatRows = kAttentionMmaTileRows;
+  static const char* attention_kernel_name(AttentionKernel kernel);
+  void set_attention_tuning(bool on) { attention_tuning_ = on; }
+  bool attention_tuning() const { return attention_tuning_; }
+  // One measurement of Auto's choice: the kind of call, each candidate's time (ms per call, best
+  // of the rounds), the reasoned default and the kernel kept.
+  struct AttentionChoiceRecord {
+    std::string call;
+    std::vector<AttentionKernel> candidates;
+    std::vector<float> candidate_ms;
+    AttentionKernel reasoned = AttentionKernel::Auto;
+    AttentionKernel chosen = AttentionKernel::Auto;
+  };
+  const std::vector<AttentionChoiceRecord>& attention_choice_records() const {
+    return attention_choice_records_;
+  }
   // Split-K attention on CUDA cores merges its partials in the kernel (the tile's last block,
   // AttentionParams::split_counters) unless set to false (VLM_CUDA_SPLIT_COMBINE=kernel): then
   // the separate combine kernel runs, as the tensor-core path always does.
@@ -190,8 +211,31 @@ class CudaBackend final : public Backend {
   Tensor upload_indices(std::span<const int32_t> values);
   // Converts n elements on the device (same stream).
   void convert(const void* src, DType src_type, void* dst, DType dst_type, int64_t n);
-  // Whether a call with this many flat rows (query rows × group) per kv head runs on tensor cores.
-  bool use_mma_attention(bool varlen, int64_t flat_rows) const;
+  // Auto's choice of attention kernel (backend_cuda_attention_choice.cpp). A kind of call: varlen
+  // or causal, heads, kv heads, head_dim, the bit widths of its flat rows (query rows × group)
+  // and of its longest key range (a varlen segment; the causal cache), whether q and k are rotated
+  // on load and whether rows are read in place from a joined projection.
+  struct AttentionCallKind {
+    bool causal = false;
+    int64_t heads = 0, kv_heads = 0, head_dim = 0;
+    int rows_bits = 0, keys_bits = 0;
+    bool rope_on_load = false, strided = false;
+    auto operator<=>(const AttentionCallKind&) const = default;
+    std::string describe() const;
+  };
+  // The kernel for a call of this kind: the forced one; Auto's measured choice; else the reasoned
+  // default, after measuring `candidates` by running the whole call through `launch` when tuning is
+  // on, may_measure (out overlaps no input: the call can run more than once) and the stream is not
+  // being captured. Every candidate's launch writes the call's output; the caller then launches the
+  // returned kernel, so the output ends with its result.
+  AttentionKernel attention_kernel_for(const AttentionCallKind& kind,
+                                       std::span<const AttentionKernel> candidates,
+                                       AttentionKernel reasoned, bool may_measure, const char* op,
+                                       const std::function<void(AttentionKernel)>& launch);
+  AttentionKernel measure_attention(const AttentionCallKind& kind,
+                                    std::span<const AttentionKernel> candidates,
+                                    AttentionKernel reasoned,
+                                    const std::function<void(AttentionKernel)>& launch);
   // attention_varlen after the checks, on q, k, v rows `row_stride` elements apart (0: packed
   // [rows, heads, head_dim]); with rope tables (rope_attention_varlen*), q and k are rotated by
   // the tensor-core kernel as it loads them. Both need the tensor-core kernel (the caller made
@@ -219,8 +263,10 @@ class CudaBackend final : public Backend {
                             const CausalAttentionShape& shape, int64_t n_past,
                             const int32_t* n_past_at, float scale, Tensor& out, const char* op,
                             const FusedDecodeRope* fused = nullptr);
+  // One launch of `kernel` (never Auto): varlen tiles from the host, or (causal) tiles computed in
+  // the kernel from params.n_tiles; split-K partials and their merge when the grid is small.
   void run_attention(AttentionParams& params, const std::vector<AttentionTile>& tiles,
-                     int64_t total_keys, bool mma);
+                     int64_t total_keys, AttentionKernel kernel);
   // upload_weight = register_weight(upload_weight_data(host)).
   Tensor upload_weight_data(const Tensor& host);
   // host's values into `device` (same element count; BF16 for float hosts, else host's dtype).
@@ -263,6 +309,9 @@ class CudaBackend final : public Backend {
   // old contents) gives NaN instead of plausible values. A debugging aid: one memset per alloc.
   bool poison_allocations_ = false;
   AttentionKernel attention_kernel_ = AttentionKernel::Auto;
+  bool attention_tuning_ = true;
+  std::map<AttentionCallKind, AttentionKernel> attention_choices_;
+  std::vector<AttentionChoiceRecord> attention_choice_records_;
   bool split_combine_inline_ = true;
   // The split-K counters (zeroed once here; every kernel that uses them leaves them zero).
   static constexpr int64_t kSplitCounters = 4096;

@@ -78,28 +78,41 @@ void CudaBackend::rope(Tensor& x, const Tensor& cos, const Tensor& sin) {
   check_launch("rope");
 }
 
-// Kernel choice (set_attention_kernel, VLM_CUDA_ATTENTION). Auto: tensor cores for every varlen
-// call (the ViT: 64-row windows and full-frame segments) and for causal calls with at least one
-// full 64-row mma tile per kv head (n_new·group ≥ 64: a 7B prefill of ≥ 10 tokens, 3B ≥ 8). Below
-// that (decode, a few speculative tokens) the work is a KV-cache read: the CUDA-core kernel reads
-// each key once per 16 flat rows too, its split-K spreads a long cache over the GPU, and most of
-// an mma block's 4 warps would hold no rows. At ≥ 64 flat rows the CUDA-core kernel re-reads K/V
-// for every 16 rows and its FMAs bound it; tensor cores do the same products far faster. The
-// figure is a reasoned default, not a measurement: bench_cuda_ops prints both kernels' TFLOP/s.
-bool CudaBackend::use_mma_attention(bool varlen, int64_t flat_rows) const {
-  switch (attention_kernel_) {
-    case AttentionKernel::Simt:
-      return false;
-    case AttentionKernel::Mma:
-      return true;
-    case AttentionKernel::Auto:
-    default:
-      return varlen || flat_rows >= kMmaMinFlatRows;
-  }
+namespace {
+
+using AttentionKernel = CudaBackend::AttentionKernel;
+
+// Flat rows per tile each kernel expects.
+int64_t tile_rows_of(AttentionKernel kernel) {
+  return kernel == AttentionKernel::Simt ? kAttentionTileRows : kAttentionMmaTileRows;
 }
 
+// Bits needed to write n (0 for 0): the size class of a call for Auto's choice.
+int bit_width_of(int64_t n) {
+  int bits = 0;
+  for (; n > 0; n >>= 1) ++bits;
+  return bits;
+}
+
+// Whether [a, a + a_bytes) and [b, b + b_bytes) share a byte.
+bool overlaps(const void* a, size_t a_bytes, const void* b, size_t b_bytes) {
+  const auto* pa = static_cast<const char*>(a);
+  const auto* pb = static_cast<const char*>(b);
+  return pa < pb + b_bytes && pb < pa + a_bytes;
+}
+
+// Auto's candidates. Rotation on load and rows read in place exist only in the tensor-core
+// kernels; a plain varlen or causal call can take any of the three.
+constexpr AttentionKernel kTensorCoreKernels[] = {AttentionKernel::Mma, AttentionKernel::Flash};
+constexpr AttentionKernel kAllKernels[] = {AttentionKernel::Simt, AttentionKernel::Mma,
+                                           AttentionKernel::Flash};
+
+}  // namespace
+
 void CudaBackend::run_attention(AttentionParams& params, const std::vector<AttentionTile>& tiles,
-                                int64_t total_keys, bool mma) {
+                                int64_t total_keys, AttentionKernel kernel) {
+  VLM_CHECK(kernel != AttentionKernel::Auto, Internal, "attention: no kernel chosen");
+  const bool simt = kernel == AttentionKernel::Simt;
   check_int32_range(total_keys, "attention", "key count");
   Tensor device_tiles;
   if (!params.causal) {  // causal tiles are computed in the kernel (params.n_tiles set by caller)
@@ -133,11 +146,14 @@ void CudaBackend::run_attention(AttentionParams& params, const std::vector<Atten
     params.part_sum = part_sum.data_as<float>();
   }
   // CUDA cores merge the splits in the kernel when the counters cover its (tile, kv head) pairs.
-  const bool inline_combine = splits > 1 && !mma && split_combine_inline_ && blocks <= kSplitCounters;
-  if (inline_combine) params.split_counters = split_counters_.data_as<int32_t>();
-  if (mma) {
+  const bool inline_combine = splits > 1 && simt && split_combine_inline_ && blocks <= kSplitCounters;
+  params.split_counters = inline_combine ? split_counters_.data_as<int32_t>() : nullptr;
+  if (kernel == AttentionKernel::Mma) {
     launch_attention_mma(params, stream_);
-    check_launch("attention (tensor cores)");
+    check_launch("attention (tensor cores, WMMA)");
+  } else if (kernel == AttentionKernel::Flash) {
+    launch_attention_flash(params, stream_);
+    check_launch("attention (tensor cores, registers)");
   } else {
     launch_attention(params, stream_);
     check_launch("attention");
@@ -156,15 +172,15 @@ void CudaBackend::attention_varlen(const Tensor& q, const Tensor& k, const Tenso
                        out);
 }
 
-// The tensor-core kernel rotates q and k as it loads them (AttentionParams::rope_rows_cos); where
-// the CUDA-core kernel would run instead (VLM_CUDA_ATTENTION=simt), the three ops.
+// The tensor-core kernels rotate q and k as they load them (AttentionParams::rope_rows_cos); where
+// the CUDA-core kernel is forced (VLM_CUDA_ATTENTION=simt), the three ops.
 void CudaBackend::rope_attention_varlen(Tensor& q, Tensor& k, const Tensor& v, const Tensor& cos,
                                         const Tensor& sin, std::span<const int32_t> cu_seqlens,
                                         float scale, Tensor& out) {
   enter("rope_attention_varlen");
   const AttentionShape shape = check_attention_varlen_args(q, k, v, cu_seqlens, out, kCudaDTypes);
   check_rope_args(q, cos, sin, kCudaDTypes);
-  if (shape.rows == 0 || shape.heads == 0 || !use_mma_attention(true, shape.rows)) {
+  if (shape.rows == 0 || shape.heads == 0 || attention_kernel_ == AttentionKernel::Simt) {
     Backend::rope_attention_varlen(q, k, v, cos, sin, cu_seqlens, scale, out);
     return;
   }
@@ -174,7 +190,7 @@ void CudaBackend::rope_attention_varlen(Tensor& q, Tensor& k, const Tensor& v, c
 }
 
 // q, k and v read in place from the joined rows (AttentionParams::q_row_stride/kv_row_stride),
-// rotated on load: no copies of the parts. Where the CUDA-core kernel would run, the default.
+// rotated on load: no copies of the parts. Where the CUDA-core kernel is forced, the default.
 void CudaBackend::rope_attention_varlen_joined(const Tensor& qkv, const Tensor& cos,
                                                const Tensor& sin,
                                                std::span<const int32_t> cu_seqlens, float scale,
@@ -182,7 +198,7 @@ void CudaBackend::rope_attention_varlen_joined(const Tensor& qkv, const Tensor& 
   enter("rope_attention_varlen_joined");
   const AttentionShape shape =
       check_rope_attention_varlen_joined_args(qkv, cos, sin, cu_seqlens, out, kCudaDTypes);
-  if (shape.rows == 0 || shape.heads == 0 || !use_mma_attention(true, shape.rows)) {
+  if (shape.rows == 0 || shape.heads == 0 || attention_kernel_ == AttentionKernel::Simt) {
     Backend::rope_attention_varlen_joined(qkv, cos, sin, cu_seqlens, scale, out);
     return;
   }
@@ -204,30 +220,53 @@ void CudaBackend::run_varlen_attention(const VarlenInputs& in, const AttentionSh
   check_head_dim(head_dim, op);
   check_int32_range(total, op, "rows");
   check_int32_range(heads, op, "heads");
-  const bool mma = use_mma_attention(true, total);
-  VLM_CHECK(mma || (in.rope_cos == nullptr && in.row_stride == 0), Internal,
-            op << ": the rotation on load and strided rows need the tensor-core kernel");
-  const int32_t tile_rows = mma ? kAttentionMmaTileRows : kAttentionTileRows;
-  std::vector<AttentionTile> tiles;
-  for (size_t s = 0; s + 1 < cu_seqlens.size(); ++s) {
-    const int32_t seg0 = cu_seqlens[s], seg1 = cu_seqlens[s + 1];
-    for (int32_t r = seg0; r < seg1; r += tile_rows) {
-      tiles.push_back({r, std::min(seg1, r + tile_rows), seg0, seg1});
+  const bool tensor_cores_only = in.rope_cos != nullptr || in.row_stride != 0;
+  AttentionParams base;
+  base.q = in.q;
+  base.k = in.k;
+  base.v = in.v;
+  base.q_row_stride = base.kv_row_stride = in.row_stride;
+  base.out = bf16_out(out);
+  base.n_queries = static_cast<int32_t>(total);
+  base.n_heads = base.n_heads_kv = static_cast<int32_t>(heads);
+  base.head_dim = static_cast<int32_t>(head_dim);
+  base.scale = scale;
+  base.rope_rows_cos = in.rope_cos;
+  base.rope_rows_sin = in.rope_sin;
+  const auto launch = [&](AttentionKernel kernel) {
+    VLM_CHECK(kernel != AttentionKernel::Simt || !tensor_cores_only, Internal,
+              op << ": the rotation on load and strided rows need a tensor-core kernel");
+    const int64_t tile_rows = tile_rows_of(kernel);
+    std::vector<AttentionTile> tiles;
+    for (size_t s = 0; s + 1 < cu_seqlens.size(); ++s) {
+      const int32_t seg0 = cu_seqlens[s], seg1 = cu_seqlens[s + 1];
+      for (int64_t r = seg0; r < seg1; r += tile_rows) {
+        tiles.push_back({static_cast<int32_t>(r), static_cast<int32_t>(std::min<int64_t>(seg1, r + tile_rows)),
+                         seg0, seg1});
+      }
     }
+    AttentionParams params = base;
+    run_attention(params, tiles, total, kernel);
+  };
+  int64_t longest = 0;
+  for (size_t s = 0; s + 1 < cu_seqlens.size(); ++s) {
+    longest = std::max<int64_t>(longest, cu_seqlens[s + 1] - cu_seqlens[s]);
   }
-  AttentionParams params;
-  params.q = in.q;
-  params.k = in.k;
-  params.v = in.v;
-  params.q_row_stride = params.kv_row_stride = in.row_stride;
-  params.out = bf16_out(out);
-  params.n_queries = static_cast<int32_t>(total);
-  params.n_heads = params.n_heads_kv = static_cast<int32_t>(heads);
-  params.head_dim = static_cast<int32_t>(head_dim);
-  params.scale = scale;
-  params.rope_rows_cos = in.rope_cos;
-  params.rope_rows_sin = in.rope_sin;
-  run_attention(params, tiles, total, mma);
+  const AttentionCallKind kind{.heads = heads, .kv_heads = heads, .head_dim = head_dim,
+                               .rows_bits = bit_width_of(total), .keys_bits = bit_width_of(longest),
+                               .rope_on_load = in.rope_cos != nullptr, .strided = in.row_stride != 0};
+  // The call may run more than once (Auto's measurement) only when out overlaps none of q, k, v:
+  // each spans total rows of heads·head_dim elements, row_stride apart.
+  const int64_t width = heads * head_dim;
+  const size_t in_bytes =
+      static_cast<size_t>((total - 1) * (in.row_stride != 0 ? in.row_stride : width) + width) * 2;
+  const bool may_measure = !overlaps(out.data(), out.nbytes(), in.q, in_bytes) &&
+                           !overlaps(out.data(), out.nbytes(), in.k, in_bytes) &&
+                           !overlaps(out.data(), out.nbytes(), in.v, in_bytes);
+  const std::span<const AttentionKernel> candidates =
+      tensor_cores_only ? std::span<const AttentionKernel>(kTensorCoreKernels)
+                        : std::span<const AttentionKernel>(kAllKernels);
+  launch(attention_kernel_for(kind, candidates, AttentionKernel::Flash, may_measure, op, launch));
 }
 
 void CudaBackend::attention_causal(const Tensor& q, const Tensor& k_cache, const Tensor& v_cache,
@@ -253,31 +292,52 @@ void CudaBackend::run_causal_attention(const Tensor& q, const Tensor& k_cache, c
   // sized for the whole cache, and each split takes its share of the keys present when it runs.
   const int64_t keys = n_past_at != nullptr ? shape.capacity : n_past + n_new;
   check_int32_range(keys, op, "positions");
-  const bool mma = fused == nullptr && use_mma_attention(false, flat_rows);
-  const int64_t tile_rows = mma ? kAttentionMmaTileRows : kAttentionTileRows;
-  AttentionParams params;
-  params.n_tiles = static_cast<int32_t>((flat_rows + tile_rows - 1) / tile_rows);
-  params.q = bf16_in(q);
-  params.k = bf16_in(k_cache);
-  params.v = bf16_in(v_cache);
-  params.out = bf16_out(out);
-  params.n_queries = static_cast<int32_t>(n_new);
-  params.n_heads = static_cast<int32_t>(heads);
-  params.n_heads_kv = static_cast<int32_t>(kv_heads);
-  params.head_dim = static_cast<int32_t>(head_dim);
-  params.causal = true;
-  params.n_past = n_past;
-  params.n_past_at = n_past_at;
-  params.scale = scale;
+  AttentionParams base;
+  base.q = bf16_in(q);
+  base.k = bf16_in(k_cache);
+  base.v = bf16_in(v_cache);
+  base.out = bf16_out(out);
+  base.n_queries = static_cast<int32_t>(n_new);
+  base.n_heads = static_cast<int32_t>(heads);
+  base.n_heads_kv = static_cast<int32_t>(kv_heads);
+  base.head_dim = static_cast<int32_t>(head_dim);
+  base.causal = true;
+  base.n_past = n_past;
+  base.n_past_at = n_past_at;
+  base.scale = scale;
   if (fused != nullptr) {
-    params.new_row = fused->row;
-    params.rope_cos = fused->cos;
-    params.rope_sin = fused->sin;
-    params.k_store = k_cache.data_as<bf16_bits>();
-    params.v_store = v_cache.data_as<bf16_bits>();
-    params.cache_rows = shape.capacity;
+    base.new_row = fused->row;
+    base.rope_cos = fused->cos;
+    base.rope_sin = fused->sin;
+    base.k_store = k_cache.data_as<bf16_bits>();
+    base.v_store = v_cache.data_as<bf16_bits>();
+    base.cache_rows = shape.capacity;
   }
-  run_attention(params, {}, keys, mma);
+  const auto launch = [&](AttentionKernel kernel) {
+    const int64_t tile_rows = tile_rows_of(kernel);
+    AttentionParams params = base;
+    params.n_tiles = static_cast<int32_t>((flat_rows + tile_rows - 1) / tile_rows);
+    run_attention(params, {}, keys, kernel);
+  };
+  if (fused != nullptr) {  // the rope and cache append exist only in the CUDA-core kernel
+    launch(AttentionKernel::Simt);
+    return;
+  }
+  // Below one tensor-core tile per kv head (decode, a few tokens) the call is a KV-cache read that
+  // the CUDA-core kernel's split-K spreads over the GPU: it is not measured, so an eager decode
+  // runs the kernel its recorded step runs (rope_attention_at: the CUDA-core kernel with the rope
+  // and append inside) and the two give the same bits.
+  if (flat_rows < kMmaMinFlatRows) {
+    launch(attention_kernel_ == AttentionKernel::Auto ? AttentionKernel::Simt : attention_kernel_);
+    return;
+  }
+  const AttentionCallKind kind{.causal = true, .heads = heads, .kv_heads = kv_heads, .head_dim = head_dim,
+                               .rows_bits = bit_width_of(flat_rows), .keys_bits = bit_width_of(keys)};
+  // The call may run more than once (Auto's measurement) only when out overlaps no input.
+  const bool may_measure = !overlaps(out.data(), out.nbytes(), q.data(), q.nbytes()) &&
+                           !overlaps(out.data(), out.nbytes(), k_cache.data(), k_cache.nbytes()) &&
+                           !overlaps(out.data(), out.nbytes(), v_cache.data(), v_cache.nbytes());
+  launch(attention_kernel_for(kind, kAllKernels, AttentionKernel::Flash, may_measure, op, launch));
 }
 
 void CudaBackend::silu_mul(const Tensor& gate, const Tensor& up, Tensor& y) {

@@ -163,8 +163,8 @@ void CudaBackend::rope_append_at(Tensor& qkv, const Tensor& cos, const Tensor& s
 
 // The CUDA-core attention kernel with the rope and the cache append inside (launch.h:
 // AttentionParams::new_row): one kernel per layer instead of rope_append_at's, the attention's
-// and (unless merged in the kernel: split_counters) the split-K combine's. Where the tensor-core
-// kernel is chosen for this size (VLM_CUDA_ATTENTION=mma), the two ops instead.
+// and (unless merged in the kernel: split_counters) the split-K combine's. Where a tensor-core
+// kernel is forced (VLM_CUDA_ATTENTION=mma or flash), the two ops instead.
 void CudaBackend::rope_attention_at(Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& k_cache,
                                     Tensor& v_cache, const Tensor& n_past_at, float scale, Tensor& out) {
   enter("rope_attention_at");
@@ -175,7 +175,7 @@ void CudaBackend::rope_attention_at(Tensor& qkv, const Tensor& cos, const Tensor
                        .reshape({1, s.heads, s.head_dim});
   const CausalAttentionShape shape =
       check_attention_causal_args(q, k_cache, v_cache, 0, out, kCudaDTypes);
-  if (use_mma_attention(false, shape.heads / shape.kv_heads)) {
+  if (attention_kernel_ == AttentionKernel::Mma || attention_kernel_ == AttentionKernel::Flash) {
     Backend::rope_attention_at(qkv, cos, sin, k_cache, v_cache, n_past_at, scale, out);
     return;
   }

@@ -12,10 +12,11 @@
 //   our GEMV kernel against cuBLASLt, as GB/s and a fraction of the measured HBM bandwidth, and
 //   what the backend's Auto mode chose (bench_gemv); the decode step's GEMV chain (3B, 7B: every
 //   layer's weights once, as a graph) with and without programmatic dependent launch;
-// - attention TFLOP/s of the CUDA-core ("simt") and tensor-core ("mma") kernels on the same
-//   operands, with their ratio and max difference: ViT varlen (16 frames at 448²: 8192 rows in
-//   window segments of 64 and full 1024-row segments, 16 heads × 80) and causal GQA prefill
-//   (28/4 heads × 128: 1024 and 4096 tokens, 256 after 1024 cached, 16 tokens);
+// - attention TFLOP/s of the three kernels (CUDA cores "simt", WMMA "mma", registers "flash") on
+//   the same operands, with flash's speed-ups and the max differences: ViT varlen (16 frames at
+//   448²: 8192 rows in window segments of 64 and full 1024-row segments, 16 heads × 80; plain,
+//   and as the ViT calls it: joined q|k|v rows, rope on load) and causal GQA prefill (28/4 heads
+//   × 128: 1024 and 4096 tokens, 256 after 1024 cached, 16 tokens);
 // - decode attention against a 4096-token cache as a fraction of the measured HBM bandwidth.
 // Figures only, no assertions. Times are wall-clock over repeated calls after a warm-up, with the
 // backend's stream synchronised at both ends (host overheads of each op included).
@@ -332,21 +333,41 @@ double max_abs_diff(CudaBackend& backend, const Tensor& a, const Tensor& b) {
   return diff;
 }
 
-// Times `call(out)` with the CUDA-core and the tensor-core attention kernel forced in turn;
-// returns {simt ms, mma ms, max |mma − simt|}. The backend's choice is restored afterwards.
-struct AttentionAb {
-  double simt_ms, mma_ms, diff;
+// Times `call(out)` with each attention kernel forced in turn (CUDA cores, WMMA, registers: each
+// into its own output); the backend's choice is restored afterwards.
+struct AttentionTimes {
+  static constexpr CudaBackend::AttentionKernel kKernels[] = {
+      CudaBackend::AttentionKernel::Simt, CudaBackend::AttentionKernel::Mma,
+      CudaBackend::AttentionKernel::Flash};
+  double ms[3] = {};
+  double diff_mma = 0.0, diff_flash = 0.0;  // max |out − simt's out|
 };
-AttentionAb time_attention_kernels(CudaBackend& backend, int repeat, Tensor& out_simt,
-                                   Tensor& out_mma, const std::function<void(Tensor&)>& call) {
-  using Kernel = CudaBackend::AttentionKernel;
-  const Kernel saved = backend.attention_kernel();
-  backend.set_attention_kernel(Kernel::Simt);
-  const double simt_ms = time_ms(backend, repeat, [&] { call(out_simt); });
-  backend.set_attention_kernel(Kernel::Mma);
-  const double mma_ms = time_ms(backend, repeat, [&] { call(out_mma); });
+AttentionTimes time_attention_kernels(CudaBackend& backend, int repeat, const std::vector<int64_t>& shape,
+                                      const std::function<void(Tensor&)>& call) {
+  const CudaBackend::AttentionKernel saved = backend.attention_kernel();
+  AttentionTimes times;
+  std::vector<Tensor> outs;
+  for (int i = 0; i < 3; ++i) {
+    outs.push_back(backend.alloc(DType::BF16, shape));
+    backend.set_attention_kernel(AttentionTimes::kKernels[i]);
+    times.ms[i] = time_ms(backend, repeat, [&] { call(outs.back()); });
+  }
   backend.set_attention_kernel(saved);
-  return {simt_ms, mma_ms, max_abs_diff(backend, out_mma, out_simt)};
+  times.diff_mma = max_abs_diff(backend, outs[1], outs[0]);
+  times.diff_flash = max_abs_diff(backend, outs[2], outs[0]);
+  return times;
+}
+
+// One line: each kernel's time and TFLOP/s, flash's speed-up over the WMMA kernel and over the
+// CUDA cores, and how far the tensor-core outputs are from the CUDA cores'.
+void print_attention_times(const std::string& what, double flop, const AttentionTimes& t) {
+  std::printf("attention %s:", what.c_str());
+  for (int i = 0; i < 3; ++i) {
+    std::printf(" %s %8.3f ms %6.1f TFLOP/s |", CudaBackend::attention_kernel_name(AttentionTimes::kKernels[i]),
+                t.ms[i], flop / (t.ms[i] * 1e-3) / 1e12);
+  }
+  std::printf(" flash speed-up %.2f vs mma, %.2f vs simt | max|mma-simt| %.2g, max|flash-simt| %.2g\n",
+              t.ms[1] / t.ms[2], t.ms[0] / t.ms[2], t.diff_mma, t.diff_flash);
 }
 
 void bench_varlen(CudaBackend& backend, int64_t rows, int64_t segment, const char* name) {
@@ -354,19 +375,25 @@ void bench_varlen(CudaBackend& backend, int64_t rows, int64_t segment, const cha
   Tensor q = random_bf16(backend, {rows, heads, hd}, 1.0f);
   Tensor k = random_bf16(backend, {rows, heads, hd}, 1.0f);
   Tensor v = random_bf16(backend, {rows, heads, hd}, 1.0f);
-  Tensor out_simt = backend.alloc(DType::BF16, {rows, heads, hd});
-  Tensor out_mma = backend.alloc(DType::BF16, {rows, heads, hd});
   std::vector<int32_t> cu;
   for (int64_t r = 0; r <= rows; r += segment) cu.push_back(static_cast<int32_t>(r));
-  const AttentionAb ab = time_attention_kernels(backend, 20, out_simt, out_mma, [&](Tensor& out) {
-    backend.attention_varlen(q, k, v, cu, 0.1118f, out);
-  });
   const double flop = 4.0 * static_cast<double>(rows) * static_cast<double>(segment) * heads * hd;
-  std::printf("attention varlen %-22s rows=%ld seg=%ld 16x80: simt %8.3f ms %7.1f TFLOP/s | mma "
-              "%8.3f ms %7.1f TFLOP/s | mma speed-up %.2f | max|mma-simt| %.2g\n",
-              name, static_cast<long>(rows), static_cast<long>(segment), ab.simt_ms,
-              flop / (ab.simt_ms * 1e-3) / 1e12, ab.mma_ms, flop / (ab.mma_ms * 1e-3) / 1e12,
-              ab.simt_ms / ab.mma_ms, ab.diff);
+  const std::string what = std::string("varlen ") + name + " rows=" + std::to_string(rows) +
+                           " seg=" + std::to_string(segment) + " 16x80";
+  print_attention_times(what, flop, time_attention_kernels(backend, 20, {rows, heads, hd}, [&](Tensor& out) {
+    backend.attention_varlen(q, k, v, cu, 0.1118f, out);
+  }));
+  // The ViT's own call: q|k|v read in place from the joined projection, rotated on load (the
+  // CUDA-core kernel forced: gather the thirds, two rope passes, then attention).
+  Tensor qkv = random_bf16(backend, {rows, 3 * heads * hd}, 1.0f);
+  std::vector<float> table(static_cast<size_t>(rows * hd));
+  for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<float>(std::cos(0.01 * static_cast<double>(i % 997)));
+  const Tensor cos = backend.from_host_f32(table.data(), {rows, hd}, DType::F32);
+  const Tensor sin = backend.from_host_f32(table.data(), {rows, hd}, DType::F32);
+  print_attention_times(what + " (ViT: joined rows, rope on load)", flop,
+                        time_attention_kernels(backend, 20, {rows, heads, hd}, [&](Tensor& out) {
+                          backend.rope_attention_varlen_joined(qkv, cos, sin, cu, 0.1118f, out);
+                        }));
 }
 
 void bench_causal(CudaBackend& backend, int64_t n_past, int64_t n_new, double hbm_gbps) {
@@ -374,8 +401,8 @@ void bench_causal(CudaBackend& backend, int64_t n_past, int64_t n_new, double hb
   Tensor q = random_bf16(backend, {n_new, heads, hd}, 1.0f);
   Tensor kc = random_bf16(backend, {capacity, kv, hd}, 1.0f);
   Tensor vc = random_bf16(backend, {capacity, kv, hd}, 1.0f);
-  Tensor out = backend.alloc(DType::BF16, {n_new, heads, hd});
   if (n_new == 1) {
+    Tensor out = backend.alloc(DType::BF16, {n_new, heads, hd});
     const double ms = time_ms(backend, 200,
                               [&] { backend.attention_causal(q, kc, vc, n_past, 0.0884f, out); });
     const double bytes = 2.0 * static_cast<double>(capacity * kv * hd) * 2.0;
@@ -384,17 +411,13 @@ void bench_causal(CudaBackend& backend, int64_t n_past, int64_t n_new, double hb
                 static_cast<long>(capacity), ms, gbps, gbps / hbm_gbps);
     return;
   }
-  Tensor out_mma = backend.alloc(DType::BF16, {n_new, heads, hd});
-  const AttentionAb ab = time_attention_kernels(backend, 20, out, out_mma, [&](Tensor& o) {
-    backend.attention_causal(q, kc, vc, n_past, 0.0884f, o);
-  });
   const double keys = static_cast<double>(n_past) * n_new + n_new * (n_new + 1) / 2.0;
   const double flop = 4.0 * keys * heads * hd;
-  std::printf("attention causal prefill n_past=%ld n_new=%ld 28/4x128: simt %8.3f ms %7.1f TFLOP/s | "
-              "mma %8.3f ms %7.1f TFLOP/s | mma speed-up %.2f | max|mma-simt| %.2g\n",
-              static_cast<long>(n_past), static_cast<long>(n_new), ab.simt_ms,
-              flop / (ab.simt_ms * 1e-3) / 1e12, ab.mma_ms, flop / (ab.mma_ms * 1e-3) / 1e12,
-              ab.simt_ms / ab.mma_ms, ab.diff);
+  print_attention_times("causal prefill n_past=" + std::to_string(n_past) + " n_new=" + std::to_string(n_new) +
+                            " 28/4x128",
+                        flop, time_attention_kernels(backend, 20, {n_new, heads, hd}, [&](Tensor& o) {
+                          backend.attention_causal(q, kc, vc, n_past, 0.0884f, o);
+                        }));
 }
 
 }  // namespace

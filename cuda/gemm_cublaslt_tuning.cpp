@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "check.h"
+#include "event_pair.h"
 #include "gemm_cublaslt.h"
 #include "vlm/log.h"
 
@@ -21,24 +22,6 @@ namespace {
 constexpr int kRounds = 3;
 constexpr int kCallsPerRound = 2;
 constexpr float kRefused = -1.0f;  // GemmTuneRecord::candidate_ms of a candidate that did not run
-
-// Two events, destroyed whatever happens.
-struct EventPair {
-  cudaEvent_t start = nullptr, stop = nullptr;
-  EventPair() {
-    VLM_CUDA_CHECK(cudaEventCreate(&start));
-    if (const cudaError_t status = cudaEventCreate(&stop); status != cudaSuccess) {
-      (void)cudaEventDestroy(start);
-      VLM_CUDA_CHECK(status);
-    }
-  }
-  ~EventPair() {
-    (void)cudaEventDestroy(start);
-    (void)cudaEventDestroy(stop);
-  }
-  EventPair(const EventPair&) = delete;
-  EventPair& operator=(const EventPair&) = delete;
-};
 
 }  // namespace
 
@@ -73,10 +56,7 @@ size_t GemmRunner::measure(const PlanKey& key, Plan& plan,
         VLM_CUBLAS_CHECK(launch(plan, algos[i], operands));
       }
       VLM_CUDA_CHECK(cudaEventRecord(events.stop, stream_));
-      VLM_CUDA_CHECK(cudaEventSynchronize(events.stop));
-      float ms = 0.0f;
-      VLM_CUDA_CHECK(cudaEventElapsedTime(&ms, events.start, events.stop));
-      const float per_call = ms / kCallsPerRound;
+      const float per_call = events.elapsed_ms() / kCallsPerRound;
       best[i] = best[i] == kRefused ? per_call : std::min(best[i], per_call);
     }
   }

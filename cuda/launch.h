@@ -235,4 +235,9 @@ void launch_attention_combine(const AttentionParams& params, Stream stream);
 constexpr int kAttentionMmaTileRows = 64;
 void launch_attention_mma(const AttentionParams& params, Stream stream);
 
+// ---- tensor-core attention, probabilities in registers (kernels/attention_flash.cu) ----
+// The same contract and tiles as launch_attention_mma, on mma.sync.m16n8k16 (../mma_sync.cuh)
+// with the softmax kept in registers instead of WMMA's round trips through shared memory.
+void launch_attention_flash(const AttentionParams& params, Stream stream);
+
 }  // namespace vlm::cuda

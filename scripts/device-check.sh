@@ -200,7 +200,8 @@ run_checks() {
                    VLM_CUDA_JOIN=0; do
       echo "--- $setting"
       # The default run logs at debug level: the backend's measured choices (GEMV or cuBLASLt per
-      # one-row shape; cuBLASLt's kept candidate per GEMM shape) land in ab_default.txt.
+      # one-row shape; cuBLASLt's kept candidate per GEMM shape; the attention kernel per kind of
+      # call, with each candidate's time) land in ab_default.txt.
       local envs=(VLM_LOG_LEVEL=debug)
       [ "$setting" != default ] && envs=("$setting")
       env "${envs[@]}" timeout 120 "$BIN/vlm" bench --model "$ckpt/3b" --device cuda --image-size 448 \
@@ -209,6 +210,7 @@ run_checks() {
       grep -E '^image|^clip|recorded' "$out/ab_${setting%%=*}.txt"
     done
     grep -E 'cuBLASLt matmul' "$out/ab_default.txt" | head -24
+    grep -E ' attention (varlen|causal) ' "$out/ab_default.txt" | head -12
   fi
   # Where the GPU time goes, op by op (cuda/op_profile.h), decode eager so that every op is a row:
   # the 3B with the clip, the 7B for the first token (one image, few decode steps).

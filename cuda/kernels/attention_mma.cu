@@ -37,6 +37,7 @@
 #include <mma.h>
 
 #include "../common.cuh"
+#include "attention_tile_loads.cuh"
 
 namespace vlm::cuda {
 
@@ -63,81 +64,6 @@ __device__ __forceinline__ const __nv_bfloat16* as_bf16(const bf16_bits* p) {
   return reinterpret_cast<const __nv_bfloat16*>(p);
 }
 
-// 8 bf16 moved as one 16-byte access.
-struct alignas(16) Vec16 {
-  uint32_t w[4];
-};
-
-// rows × kDim bf16 into shared memory (row stride ld) from global rows src_of(r) (null: a zero
-// row), columns ≥ hd zero. 16-byte copies when every row start is 16-byte aligned and hd % 8 == 0.
-template <int kDim, typename SrcOf>
-__device__ __forceinline__ void load_rows(bf16_bits* dst, int ld, int rows, int hd, bool vec16,
-                                          SrcOf src_of) {
-  constexpr int kVecs = kDim / 8;
-  for (int idx = threadIdx.x; idx < rows * kVecs; idx += kThreads) {
-    const int r = idx / kVecs, d0 = (idx % kVecs) * 8;
-    const bf16_bits* src = src_of(r);
-    Vec16 value{{0, 0, 0, 0}};
-    if (src != nullptr) {
-      if (vec16 && d0 + 8 <= hd) {
-        value = *reinterpret_cast<const Vec16*>(src + d0);
-      } else {
-#pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const uint32_t lo = d0 + 2 * i < hd ? src[d0 + 2 * i] : 0u;
-          const uint32_t hi = d0 + 2 * i + 1 < hd ? src[d0 + 2 * i + 1] : 0u;
-          value.w[i] = lo | (hi << 16);
-        }
-      }
-    }
-    *reinterpret_cast<Vec16*>(dst + r * ld + d0) = value;
-  }
-}
-
-// load_rows of rows rotated as they are loaded (rotate-half RoPE with the f32 tables' row
-// table_row_of(r): common.cuh's rope_element, so the bits equal rope() then load_rows). With
-// 16-byte rows and half = hd/2 a multiple of 8, a chunk and its partner at ±half move as two
-// 16-byte loads; otherwise element by element.
-template <int kDim, typename SrcOf, typename TableRowOf>
-__device__ __forceinline__ void load_rows_rotated(bf16_bits* dst, int ld, int rows, int hd, bool vec16,
-                                                  const float* cos, const float* sin, SrcOf src_of,
-                                                  TableRowOf table_row_of) {
-  constexpr int kVecs = kDim / 8;
-  const int half = hd / 2;
-  const bool pairs16 = vec16 && half % 8 == 0;
-  for (int idx = threadIdx.x; idx < rows * kVecs; idx += kThreads) {
-    const int r = idx / kVecs, d0 = (idx % kVecs) * 8;
-    const bf16_bits* src = src_of(r);
-    Vec16 value{{0, 0, 0, 0}};
-    if (src != nullptr && d0 < hd) {
-      const int64_t t = table_row_of(r);
-      const float* c = cos + t * hd;
-      const float* s = sin + t * hd;
-      if (pairs16 && d0 + 8 <= hd) {
-        const int partner = d0 < half ? d0 + half : d0 - half;
-        const Vec16 own = *reinterpret_cast<const Vec16*>(src + d0);
-        const Vec16 other = *reinterpret_cast<const Vec16*>(src + partner);
-#pragma unroll
-        for (int i = 0; i < 8; ++i) {
-          const int d = d0 + i;
-          const float x = bf16_to_float(static_cast<bf16_bits>(own.w[i / 2] >> (16 * (i % 2))));
-          const float y = bf16_to_float(static_cast<bf16_bits>(other.w[i / 2] >> (16 * (i % 2))));
-          const uint32_t bits = d < half ? rope_new_lo(x, y, c[d], s[d]) : rope_new_hi(y, x, c[d], s[d]);
-          value.w[i / 2] |= bits << (16 * (i % 2));
-        }
-      } else {
-#pragma unroll
-        for (int i = 0; i < 8; ++i) {
-          const int d = d0 + i;
-          const uint32_t bits = d < hd ? rope_element(src, d, half, c, s) : 0u;
-          value.w[i / 2] |= bits << (16 * (i % 2));
-        }
-      }
-    }
-    *reinterpret_cast<Vec16*>(dst + r * ld + d0) = value;
-  }
-}
-
 template <int kDimTiles>
 __global__ void __launch_bounds__(kThreads) attention_mma_kernel(AttentionParams p) {
   constexpr int kDim = kDimTiles * 16;
@@ -149,39 +75,12 @@ __global__ void __launch_bounds__(kThreads) attention_mma_kernel(AttentionParams
   bf16_bits* const k_tile = kv_tiles;
   bf16_bits* const v_tile = kv_tiles + kTileElems;
 
-  const int group = p.n_heads / p.n_heads_kv;
-  const AttentionTile tile = p.tiles != nullptr ? p.tiles[blockIdx.x]
-                                                : attention_causal_tile(p, group, blockIdx.x, kRows);
-  const int kv_head = static_cast<int>(blockIdx.y);
-  const int split = static_cast<int>(blockIdx.z);
-  const int hd = p.head_dim;
+  const attention_tiles::TileBlock b(p, kRows);
   const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
-  const int64_t out_stride = static_cast<int64_t>(p.n_heads) * hd;
-  const int64_t q_stride = p.q_row_stride != 0 ? p.q_row_stride : out_stride;
-  const int64_t kv_stride =
-      p.kv_row_stride != 0 ? p.kv_row_stride : static_cast<int64_t>(p.n_heads_kv) * hd;
-  const bool vec16 = hd % 8 == 0 && q_stride % 8 == 0 && kv_stride % 8 == 0 &&
-                     ((reinterpret_cast<uintptr_t>(p.q) | reinterpret_cast<uintptr_t>(p.k) |
-                       reinterpret_cast<uintptr_t>(p.v)) & 15) == 0;
-  const int64_t n_past = attention_n_past(p);  // n_past_at in a recorded step
-  int key_begin = 0, key_end = 0;
-  attention_split_range(p, tile, split, key_begin, key_end);
+  const int hd = b.hd, key_begin = b.key_begin, key_end = b.key_end;
 
-  // The tile's queries (flat row f = query·group + g → head kv_head·group + g), staged in the K
-  // tile's space, then kept as A fragments by each warp.
-  const auto q_row = [&](int r) -> const bf16_bits* {
-    const int f = tile.f_begin + r;
-    if (f >= tile.f_end) return nullptr;
-    const int64_t query = f / group;
-    const int head = kv_head * group + f % group;
-    return p.q + query * q_stride + static_cast<int64_t>(head) * hd;
-  };
-  if (p.rope_rows_cos != nullptr) {  // q rotated on load (launch.h: rope_rows_cos)
-    load_rows_rotated<kDim>(k_tile, kLd, kRows, hd, vec16, p.rope_rows_cos, p.rope_rows_sin, q_row,
-                            [&](int r) { return static_cast<int64_t>((tile.f_begin + r) / group); });
-  } else {
-    load_rows<kDim>(k_tile, kLd, kRows, hd, vec16, q_row);
-  }
+  // The tile's queries, staged in the K tile's space, then kept as A fragments by each warp.
+  attention_tiles::stage_queries<kDim, kThreads>(p, b, k_tile, kLd, kRows);
   __syncthreads();
   FragA q_frag[kDimTiles];
 #pragma unroll
@@ -196,34 +95,18 @@ __global__ void __launch_bounds__(kThreads) attention_mma_kernel(AttentionParams
   float* const scratch = scratch_all + warp * 16 * kScratchLd;
   bf16_bits* const p_tile = reinterpret_cast<bf16_bits*>(scratch);  // P over S, ld 2·kScratchLd
   const int row = lane / 2, half = lane % 2;
-  const int f_row = tile.f_begin + warp * 16 + row;
-  const bool row_valid = f_row < tile.f_end;
-  const int64_t row_limit = p.causal ? n_past + f_row / group : INT64_MAX;  // last key it sees
+  const int f_row = b.tile.f_begin + warp * 16 + row;
+  const bool row_valid = f_row < b.tile.f_end;
+  const int64_t row_limit = b.row_limit(p, f_row);  // last key it sees
   float row_max = -INFINITY, row_sum = 0.0f;
   // Keys this warp may see at all (warp-uniform): chunks at or past it are skipped.
-  const int warp_f_begin = tile.f_begin + warp * 16;
-  const int warp_f_last = min(tile.f_end, warp_f_begin + 16) - 1;
-  int warp_key_end = warp_f_begin < tile.f_end ? key_end : key_begin;
-  if (p.causal && warp_f_begin < tile.f_end) {
-    warp_key_end = static_cast<int>(min(static_cast<int64_t>(key_end), n_past + warp_f_last / group + 1));
-  }
+  const int warp_key_end = b.key_end_for(p, b.tile.f_begin + warp * 16, b.tile.f_begin + warp * 16 + 15);
   const float scale_log2 = p.scale * 1.4426950408889634f;
 
   for (int k0 = key_begin; k0 < key_end; k0 += kKeys) {
     __syncthreads();  // the previous K/V tile (first time: the Q staging) is consumed
     const int n_keys = min(kKeys, key_end - k0);
-    const auto k_row = [&](int r) -> const bf16_bits* {
-      return r < n_keys ? p.k + (k0 + r) * kv_stride + static_cast<int64_t>(kv_head) * hd : nullptr;
-    };
-    if (p.rope_rows_cos != nullptr) {  // k rotated on load
-      load_rows_rotated<kDim>(k_tile, kLd, kKeys, hd, vec16, p.rope_rows_cos, p.rope_rows_sin, k_row,
-                              [&](int r) { return static_cast<int64_t>(k0 + r); });
-    } else {
-      load_rows<kDim>(k_tile, kLd, kKeys, hd, vec16, k_row);
-    }
-    load_rows<kDim>(v_tile, kLd, kKeys, hd, vec16, [&](int r) -> const bf16_bits* {
-      return r < n_keys ? p.v + (k0 + r) * kv_stride + static_cast<int64_t>(kv_head) * hd : nullptr;
-    });
+    attention_tiles::stage_keys_values<kDim, kThreads>(p, b, k_tile, v_tile, kLd, kKeys, k0, n_keys);
     __syncthreads();
 
     for (int c = 0; c < kKeys / kChunk; ++c) {
@@ -319,9 +202,9 @@ __global__ void __launch_bounds__(kThreads) attention_mma_kernel(AttentionParams
   }
 
   // Output: each fragment pair through the scratch; lane (row, half) writes fragment t0 + half.
-  const int64_t query = f_row / group;
-  const int head = kv_head * group + f_row % group;
-  const int64_t part = (static_cast<int64_t>(split) * p.n_queries + query) * p.n_heads + head;
+  const int64_t query = b.query_of(f_row);
+  const int head = b.head_of(f_row);
+  const int64_t part = (static_cast<int64_t>(b.split) * p.n_queries + query) * p.n_heads + head;
   const float inv = row_sum > 0.0f ? 1.0f / row_sum : 0.0f;
   for (int t0 = 0; t0 < kDimTiles; t0 += 2) {
     const int count = min(2, kDimTiles - t0);
@@ -334,7 +217,7 @@ __global__ void __launch_bounds__(kThreads) attention_mma_kernel(AttentionParams
     const float* values = scratch + row * kScratchLd + half * 16;
     const int d0 = (t0 + half) * 16;
     if (p.n_splits == 1) {
-      bf16_bits* out = p.out + query * out_stride + static_cast<int64_t>(head) * hd;
+      bf16_bits* out = p.out + query * b.out_stride + static_cast<int64_t>(head) * hd;
 #pragma unroll
       for (int j = 0; j < 16; ++j) {
         if (d0 + j < hd) out[d0 + j] = float_to_bf16(values[j] * inv);

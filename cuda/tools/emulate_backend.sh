@@ -24,7 +24,10 @@
 # EMU_PROGRAMS (space-separated labels to run: cuda_registry cuda_registry_no_device gpu_ops
 # gpu_attention gpu_engine vlm_bench bench_localize; default all), VLM_EMU_STATS=1 (allocation
 # figures at exit), VLM_CUDA_PAD_K=0 (the vision MLP loaded unpadded, as the checkpoint has it),
-# VLM_EMU_STRICT=1 (each block's threads and the grid's blocks in reverse order: emu/cuda_runtime.h).
+# VLM_EMU_STRICT=1 (each block's threads and the grid's blocks in reverse order: emu/cuda_runtime.h),
+# VLM_CUDA_ATTENTION_TUNE (default 0 here: Auto's attention measurement runs each candidate kernel
+# 7 times per kind of call, minutes of emulation; Auto then takes its reasoned default, and
+# GpuAttention.AutoMeasures… turns the measurement on for itself).
 # The whole body is one compound command, parsed before it runs: editing this file during a run
 # cannot derail the run.
 {
@@ -54,14 +57,19 @@ out=$build/emu-backend$([ $asan = 1 ] && echo -asan || true)
 mkdir -p "$out/fake" "$out/kernels" "$out/obj"
 # Headers: the kernel shim (cuda_runtime.h, mma.h: WMMA), the host runtime and cuBLASLt fakes;
 # empty bf16/fp16 headers (the shim defines what the kernels use).
-for h in cuda_runtime.h cuda_runtime_api.h cublasLt.h emu_hooks.h mma.h; do
+for h in cuda_runtime.h cuda_runtime_api.h cublasLt.h emu_hooks.h mma.h mma_sync_emu.h; do
   cmp -s "$here/emu/$h" "$out/fake/$h" || cp "$here/emu/$h" "$out/fake/$h"
 done
 touch "$out/fake/cuda_bf16.h" "$out/fake/cuda_fp16.h"
-# The kernels include "../common.cuh" (which includes "launch.h").
-for h in common.cuh launch.h; do cmp -s "$cuda_dir/$h" "$out/$h" || cp "$cuda_dir/$h" "$out/$h"; done
+# The kernels include "../common.cuh" (which includes "launch.h") and "../mma_sync.cuh".
+for h in common.cuh launch.h mma_sync.cuh; do cmp -s "$cuda_dir/$h" "$out/$h" || cp "$cuda_dir/$h" "$out/$h"; done
 for f in "$cuda_dir"/kernels/*.cu; do
   dst=$out/kernels/$(basename "${f%.cu}").cpp
+  perl -0p "$here/emu/rewrite_kernel.pl" "$f" > "$dst.new"
+  if cmp -s "$dst.new" "$dst"; then rm "$dst.new"; else mv "$dst.new" "$dst"; fi
+done
+for f in "$cuda_dir"/kernels/*.cuh; do  # headers the kernels share, rewritten the same way
+  dst=$out/kernels/$(basename "$f")
   perl -0p "$here/emu/rewrite_kernel.pl" "$f" > "$dst.new"
   if cmp -s "$dst.new" "$dst"; then rm "$dst.new"; else mv "$dst.new" "$dst"; fi
 done
@@ -87,7 +95,7 @@ compile() {
 sources=()
 for f in "$out"/kernels/*.cpp; do sources+=("$f|-w"); done
 for f in backend_cuda backend_cuda_ops backend_cuda_sample backend_cuda_steps backend_cuda_weights \
-         backend_cuda_gemv check \
+         backend_cuda_gemv backend_cuda_attention_choice check \
          gemm_cublaslt gemm_cublaslt_tuning memory_pool op_profile preprocess_cuda; do
   sources+=("$cuda_dir/$f.cpp|-Wall -Wextra -Wno-missing-field-initializers")
 done
@@ -145,6 +153,7 @@ SKIP=""
 QUICK_SKIP="GpuAttention.VarlenMatchesCpu:GpuAttention.CausalGqaMatchesCpu"
 export VLM_FIXTURES=$repo/tests/fixtures
 export VLM_EMU_SM_COUNT=${VLM_EMU_SM_COUNT:-132}
+export VLM_CUDA_ATTENTION_TUNE=${VLM_CUDA_ATTENTION_TUNE:-0}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 summary=()
 failed=0

@@ -18,11 +18,14 @@ repo_dir=$(dirname "$cuda_dir")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/fake" "$work/kernels"
-cp "$here/emu/cuda_runtime.h" "$here/emu/emu_hooks.h" "$here/emu/mma.h" "$work/fake/"
+cp "$here/emu/cuda_runtime.h" "$here/emu/emu_hooks.h" "$here/emu/mma.h" "$here/emu/mma_sync_emu.h" "$work/fake/"
 touch "$work/fake/cuda_bf16.h" "$work/fake/cuda_fp16.h"
-cp "$cuda_dir/launch.h" "$cuda_dir/common.cuh" "$work/"
+cp "$cuda_dir/launch.h" "$cuda_dir/common.cuh" "$cuda_dir/mma_sync.cuh" "$work/"
 for f in "$cuda_dir"/kernels/*.cu; do
   perl -0p "$here/emu/rewrite_kernel.pl" "$f" > "$work/kernels/$(basename "${f%.cu}").cpp"
+done
+for f in "$cuda_dir"/kernels/*.cuh; do  # headers the kernels share, rewritten the same way
+  perl -0p "$here/emu/rewrite_kernel.pl" "$f" > "$work/kernels/$(basename "$f")"
 done
 flags=(-std=c++20 -O1 -pthread -w)
 [ "${1:-}" = --asan ] && flags+=(-g -fsanitize=address,undefined)

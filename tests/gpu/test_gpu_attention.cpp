@@ -4,13 +4,17 @@
 // - causal GQA against a KV cache (head_dim 128, 3B's 16/2 and 7B's 28/4 heads): prefill from 0,
 //   chunked prefill after n_past, and single-token decode with long caches (the split-K path),
 //   with garbage beyond the filled cache rows that must not leak into the result;
-// - each kernel forced by VLM_CUDA_ATTENTION (simt: CUDA cores, mma: tensor cores) on the shapes
-//   the automatic choice gives to the other one;
+// - each kernel forced by VLM_CUDA_ATTENTION (simt: CUDA cores; mma: tensor cores through WMMA;
+//   flash: tensor cores with the softmax in registers) on the shapes the automatic choice gives
+//   to the others;
+// - Auto's measured choice: one measurement per kind of call, the fastest kept (or the default
+//   within the margin), none during a capture, none for decode-sized calls;
 // - split-K merged in the CUDA-core kernel itself equal, bit for bit, to the combine kernel's;
-// - the ViT's rope inside the tensor-core kernel equal, bit for bit, to rope then attention, and
-//   on joined q|k|v rows read in place equal, bit for bit, to the same op on the parts.
+// - the ViT's rope inside each tensor-core kernel equal, bit for bit, to rope then attention on
+//   that kernel, and on joined q|k|v rows read in place equal, bit for bit, to the same op on the
+//   parts.
 // Tolerance: the output is one bf16 rounding of an f32 result → rtol 2^-8, atol 1e-3·max|cpu|,
-// plus 2^-9·max|v| for the tensor-core kernel's bf16 probabilities (kernels/attention_mma.cu, as
+// plus 2^-9·max|v| for the tensor-core kernels' bf16 probabilities (kernels/attention_mma.cu, as
 // FlashAttention and PyTorch's bf16 SDPA): each weight is off by ≤ 2^-9 relative, so an output
 // moves by ≤ 2^-9·Σ w·|v − out|, which reaches ~2^-10·max|v| where a few keys dominate a row
 // (seen in the emulation: 1e-3 at outputs of 0.01, beyond the f32 kernel's atol). The term
@@ -20,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -126,10 +131,10 @@ TEST(GpuAttention, CausalGqaMatchesCpu) {
 }
 
 // VLM_CUDA_ATTENTION forces one kernel for every call (A/B on a GPU): each must hold the same
-// tolerance on the shapes the automatic choice gives to the other one (the CUDA-core kernel on
-// varlen and prefill, the tensor-core kernel on decode with its split-K partials).
+// tolerance on the shapes the automatic choice gives to the others (the CUDA-core kernel on
+// varlen and prefill, the tensor-core kernels on decode with their split-K partials).
 TEST(GpuAttention, EachForcedKernelMatchesCpu) {
-  for (const char* kernel : {"simt", "mma"}) {
+  for (const char* kernel : {"simt", "mma", "flash"}) {
     ASSERT_EQ(setenv("VLM_CUDA_ATTENTION", kernel, 1), 0);
     Backends b;
     unsetenv("VLM_CUDA_ATTENTION");
@@ -180,19 +185,22 @@ TEST(GpuAttention, SplitKMergedInTheKernelEqualsTheCombineKernel) {
   cuda.set_split_combine_inline(true);
 }
 
-// The ViT's rope + attention with the rotation inside the tensor-core kernel equals rope, rope,
-// attention_varlen on the same backend bit for bit (head_dim 80, 128 and 40, window-sized and
+// The ViT's rope + attention with the rotation inside a tensor-core kernel equals rope, rope,
+// attention_varlen on the same backend and kernel bit for bit (head_dim 80, 128 and 40, window-sized and
 // frame-sized segments, rows not a multiple of the tile), and the CPU's attention of the rotated
 // q and k (rounded to bf16) within the attention tolerance.
 TEST(GpuAttention, RopeInsideVarlenAttentionIsRopeThenAttention) {
   Backends b;
+  auto& cuda = dynamic_cast<cuda::CudaBackend&>(*b.gpu);
   struct Case {
     std::vector<int32_t> cu_seqlens;
     int64_t heads, head_dim;
   };
   uint32_t seed = 600;
+  for (const auto kernel : {cuda::CudaBackend::AttentionKernel::Mma, cuda::CudaBackend::AttentionKernel::Flash})
   for (const Case& c : {Case{{0, 64, 128, 192, 256}, 16, 80}, Case{{0, 1}, 2, 80}, Case{{0, 40, 97}, 4, 128},
                         Case{{0, 1025}, 2, 80}, Case{{0, 70}, 2, 40}}) {  // 40: element by element
+    cuda.set_attention_kernel(kernel);  // both paths on the same kernel
     const int64_t total = c.cu_seqlens.back();
     const std::vector<int64_t> shape = {total, c.heads, c.head_dim};
     const size_t n = static_cast<size_t>(total * c.heads * c.head_dim);
@@ -220,7 +228,8 @@ TEST(GpuAttention, RopeInsideVarlenAttentionIsRopeThenAttention) {
       }
       return b.gpu->to_host_f32(out);
     };
-    const std::string label = "rope+varlen rows=" + std::to_string(total) + " heads=" + std::to_string(c.heads) +
+    const std::string label = std::string(cuda::CudaBackend::attention_kernel_name(kernel)) +
+                              " rope+varlen rows=" + std::to_string(total) + " heads=" + std::to_string(c.heads) +
                               " head_dim=" + std::to_string(c.head_dim);
     const auto fused = run(true);
     EXPECT_EQ(fused, run(false)) << label << ": not rope then attention's bits";
@@ -242,8 +251,9 @@ TEST(GpuAttention, RopeInsideVarlenAttentionIsRopeThenAttention) {
 }
 
 // The ViT's joined q|k|v rows read in place (AttentionParams::q_row_stride / kv_row_stride) give
-// rope_attention_varlen's bits on the parts copied out; so does the fallback (the default: gather,
-// then rope_attention_varlen) where the CUDA-core kernel is forced. qkv is left as it was.
+// rope_attention_varlen's bits on the parts copied out, with each tensor-core kernel; so does the
+// fallback (the default: gather, then rope_attention_varlen) where the CUDA-core kernel is forced.
+// qkv is left as it was.
 TEST(GpuAttention, JoinedRowsReadInPlaceGiveTheSeparatePartsResult) {
   Backends b;
   auto& cuda = dynamic_cast<cuda::CudaBackend&>(*b.gpu);
@@ -252,7 +262,8 @@ TEST(GpuAttention, JoinedRowsReadInPlaceGiveTheSeparatePartsResult) {
     int64_t heads, head_dim;
   };
   uint32_t seed = 700;
-  for (const auto kernel : {cuda::CudaBackend::AttentionKernel::Auto, cuda::CudaBackend::AttentionKernel::Simt}) {
+  for (const auto kernel : {cuda::CudaBackend::AttentionKernel::Mma, cuda::CudaBackend::AttentionKernel::Flash,
+                            cuda::CudaBackend::AttentionKernel::Simt}) {
     cuda.set_attention_kernel(kernel);
     for (const Case& c : {Case{{0, 64, 128, 192, 256}, 16, 80}, Case{{0, 1}, 2, 80}, Case{{0, 40, 97}, 4, 128},
                           Case{{0, 1025}, 2, 80}, Case{{0, 70}, 2, 40}}) {  // 40: element by element
@@ -281,13 +292,93 @@ TEST(GpuAttention, JoinedRowsReadInPlaceGiveTheSeparatePartsResult) {
       const Tensor rows = b.gpu_act(qkv, {total, 3 * width});
       Tensor joined = b.gpu->alloc(DType::BF16, shape);
       b.gpu->rope_attention_varlen_joined(rows, tc, ts, c.cu_seqlens, scale, joined);
-      const std::string label = std::string(kernel == cuda::CudaBackend::AttentionKernel::Simt ? "simt forced" : "auto") +
+      const std::string label = std::string(cuda::CudaBackend::attention_kernel_name(kernel)) +
                                 " rows=" + std::to_string(total) + " heads=" + std::to_string(c.heads) +
                                 " head_dim=" + std::to_string(c.head_dim);
       EXPECT_EQ(b.gpu->to_host_f32(joined), b.gpu->to_host_f32(separate)) << label;
       EXPECT_EQ(b.gpu->to_host_f32(rows), qkv) << label << ": qkv changed";
     }
   }
+}
+
+// Auto times the candidates on a kind of call's first call and keeps the fastest (the default,
+// Flash, unless another is more than 3% faster) for every later call of that kind; decode-sized
+// causal calls and calls inside a capture are not measured; with tuning off nothing is.
+TEST(GpuAttention, AutoMeasuresEachKindOfCallOnceAndKeepsTheFastest) {
+  using Kernel = cuda::CudaBackend::AttentionKernel;
+  Backends b;
+  auto& cuda = dynamic_cast<cuda::CudaBackend&>(*b.gpu);
+  ASSERT_EQ(cuda.attention_kernel(), Kernel::Auto);
+  cuda.set_attention_tuning(true);  // the default, unless VLM_CUDA_ATTENTION_TUNE=0 (the emulation)
+  const auto& records = cuda.attention_choice_records();
+  uint32_t seed = 800;
+  check_varlen(b, {{0, 64, 128}, 2, 80}, seed, "auto: ");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].candidates, (std::vector<Kernel>{Kernel::Simt, Kernel::Mma, Kernel::Flash}));
+  check_varlen(b, {{0, 64, 128}, 2, 80}, seed, "auto, same kind: ");
+  check_varlen(b, {{0, 70, 140}, 2, 80}, seed, "auto, same bit widths: ");
+  EXPECT_EQ(records.size(), 1u) << "a kind of call measured twice";
+  check_causal(b, {0, 97, 16, 2, 128, 128}, seed, "auto: ");
+  ASSERT_EQ(records.size(), 2u);
+  check_causal(b, {1024, 1, 28, 4, 128, 1040}, seed, "auto: ");
+  check_causal(b, {300, 5, 28, 4, 128, 320}, seed, "auto: ");
+  EXPECT_EQ(records.size(), 2u) << "a decode-sized call was measured";
+  for (const auto& record : records) {
+    ASSERT_EQ(record.candidate_ms.size(), record.candidates.size()) << record.call;
+    EXPECT_EQ(record.reasoned, Kernel::Flash) << record.call;
+    size_t fastest = 0, reasoned = 0;
+    for (size_t i = 0; i < record.candidates.size(); ++i) {
+      EXPECT_GT(record.candidate_ms[i], 0.0f) << record.call;
+      EXPECT_LT(record.candidate_ms[i], 1e29f) << record.call << ": a candidate was not timed";
+      if (record.candidate_ms[i] < record.candidate_ms[fastest]) fastest = i;
+      if (record.candidates[i] == record.reasoned) reasoned = i;
+    }
+    const bool within_margin = record.candidate_ms[fastest] >= record.candidate_ms[reasoned] * 0.97f;
+    EXPECT_EQ(record.chosen, within_margin ? record.reasoned : record.candidates[fastest]) << record.call;
+    std::printf("[ figure   ] %s:", record.call.c_str());
+    for (size_t i = 0; i < record.candidates.size(); ++i) {
+      std::printf(" %s %.0f us", cuda::CudaBackend::attention_kernel_name(record.candidates[i]),
+                  record.candidate_ms[i] * 1e3);
+    }
+    std::printf(" -> %s\n", cuda::CudaBackend::attention_kernel_name(record.chosen));
+  }
+  // A capture never measures (no timing or synchronisation may happen in one); the same call
+  // outside it does.
+  const std::vector<int64_t> shape = {200, 4, 128};
+  const Tensor q = b.gpu_act(random_bf16(static_cast<size_t>(200 * 4 * 128), seed++), shape);
+  const Tensor k = b.gpu_act(random_bf16(static_cast<size_t>(200 * 2 * 128), seed++), {200, 2, 128}), v = k;
+  Tensor out = b.gpu->alloc(DType::BF16, shape);
+  b.gpu->synchronize();
+  cudaStream_t stream = cuda.stream();
+  ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed), cudaSuccess);
+  b.gpu->attention_causal(q, k, v, 0, 0.088f, out);
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamEndCapture(stream, &graph), cudaSuccess);
+  ASSERT_EQ(cudaGraphDestroy(graph), cudaSuccess);
+  EXPECT_EQ(records.size(), 2u) << "measured during a capture";
+  b.gpu->attention_causal(q, k, v, 0, 0.088f, out);
+  EXPECT_EQ(records.size(), 3u);
+
+  // VLM_CUDA_ATTENTION_TUNE=1|0 sets the tuning when a backend is created (the emulation runs
+  // with 0: the previous value is put back).
+  const char* env = std::getenv("VLM_CUDA_ATTENTION_TUNE");
+  const std::string saved = env != nullptr ? env : "";
+  for (const char* value : {"0", "1"}) {
+    ASSERT_EQ(setenv("VLM_CUDA_ATTENTION_TUNE", value, 1), 0);
+    const auto backend = cuda::make_cuda_backend(0);
+    EXPECT_EQ(dynamic_cast<cuda::CudaBackend&>(*backend).attention_tuning(), value[0] == '1');
+  }
+  expect_env_refused("VLM_CUDA_ATTENTION_TUNE", "on", "VLM_CUDA_ATTENTION_TUNE=on: expected 1 or 0");
+  if (!saved.empty()) {
+    ASSERT_EQ(setenv("VLM_CUDA_ATTENTION_TUNE", saved.c_str(), 1), 0);
+  }
+
+  Backends untuned;
+  auto& plain = dynamic_cast<cuda::CudaBackend&>(*untuned.gpu);
+  plain.set_attention_tuning(false);
+  check_varlen(untuned, {{0, 64, 128}, 2, 80}, seed, "untuned: ");
+  check_causal(untuned, {0, 97, 16, 2, 128, 128}, seed, "untuned: ");
+  EXPECT_TRUE(plain.attention_choice_records().empty());
 }
 
 TEST(GpuAttention, RejectsAnUnknownKernelChoice) {

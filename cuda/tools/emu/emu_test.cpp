@@ -26,7 +26,22 @@ static void check(const char* what, double err, double tol) { std::printf("%-40s
 // mma: the tensor-core kernel (attention_mma.cu, 64-row tiles); ramp: key rows scaled by (j+1)/4
 // so the row maxima keep growing along the sweep (the mma kernel's rescale path).
 // device_n_past: n_past passed through n_past_at (a recorded step), the field set to 0.
+// The tensor-core kernels: WMMA (attention_mma.cu) and mma.sync with registers (attention_flash.cu).
+enum class TensorCoreKernel { None, Wmma, Flash };
+
+static void attention_case_with(TensorCoreKernel tc, int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm, bool ramp, bool device_n_past);
+
+// mma: each tensor-core kernel in turn, on the same operands (the generator is reseeded).
 static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm, bool mma = false, bool ramp = false, bool device_n_past = false) {
+  if (!mma) { attention_case_with(TensorCoreKernel::None, nq, heads, kv, hd, causal, n_past, cap, cu, sm, ramp, device_n_past); return; }
+  const auto state = rng;
+  attention_case_with(TensorCoreKernel::Wmma, nq, heads, kv, hd, causal, n_past, cap, cu, sm, ramp, device_n_past);
+  rng = state;
+  attention_case_with(TensorCoreKernel::Flash, nq, heads, kv, hd, causal, n_past, cap, cu, sm, ramp, device_n_past);
+}
+
+static void attention_case_with(TensorCoreKernel tc, int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm, bool ramp, bool device_n_past) {
+  const bool mma = tc != TensorCoreKernel::None;
   const int tile_rows = mma ? kAttentionMmaTileRows : kAttentionTileRows;
   const int group = heads / kv;
   auto q = rnd((size_t)nq * heads * hd, 2), k = rnd((size_t)cap * kv * hd, 2), v = rnd((size_t)cap * kv * hd);
@@ -51,7 +66,9 @@ static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n
   if (device_n_past) p.n_past_at = &n_past_value;
   std::vector<float> pa, pm, ps;
   if (splits > 1) { size_t items = (size_t)splits * nq * heads; pa.resize(items * hd); pm.resize(items); ps.resize(items); p.part_acc = pa.data(); p.part_max = pm.data(); p.part_sum = ps.data(); }
-  if (mma) launch_attention_mma(p, nullptr); else launch_attention(p, nullptr);
+  if (tc == TensorCoreKernel::Wmma) launch_attention_mma(p, nullptr);
+  else if (tc == TensorCoreKernel::Flash) launch_attention_flash(p, nullptr);
+  else launch_attention(p, nullptr);
   if (splits > 1) launch_attention_combine(p, nullptr);
   double max_err = 0, max_ref = 0, max_abs = 0, max_v = 0;
   for (uint16_t x : v) max_v = std::max(max_v, (double)std::abs(b2f(x)));
@@ -65,13 +82,13 @@ static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n
       max_ref = std::max(max_ref, std::abs(o)); max_abs = std::max(max_abs, std::abs(o - b2f(out[((size_t)i * heads + h) * hd + d]))); const double e = std::abs(o - b2f(out[((size_t)i * heads + h) * hd + d]));
       max_err = std::max(max_err, mma ? e / (std::abs(o) / 256 + max_v / 256) : e / (std::abs(o) + 1e-2)); }
   }
-  char what[160]; std::snprintf(what, sizeof what, "attn%s %s nq=%d h=%d/%d hd=%d past=%d%s splits=%d%s", mma ? "-mma" : "", causal ? "causal" : "varlen", nq, heads, kv, hd, n_past, device_n_past ? " (n_past_at)" : "", splits, ramp ? " ramp" : "");
+  char what[160]; std::snprintf(what, sizeof what, "attn%s %s nq=%d h=%d/%d hd=%d past=%d%s splits=%d%s", tc == TensorCoreKernel::Wmma ? "-mma" : tc == TensorCoreKernel::Flash ? "-flash" : "", causal ? "causal" : "varlen", nq, heads, kv, hd, n_past, device_n_past ? " (n_past_at)" : "", splits, ramp ? " ramp" : "");
   if (!mma) { check(what, max_err, 1.0 / 128); return; }
   // Tensor cores: P enters P·V as bf16 (relative error <= 2^-9 per weight, normalised by the sum
   // of the rounded weights), so |err| <= 2^-9·max|v - o| <= 2^-8·max|v| on top of the output's
   // own rounding (2^-9·|o|): checked as |err| <= 2^-8·(|o| + max|v|); the figure printed is
   // max|err| / max|v|.
-  std::printf("  (mma: max|err| %.3g, relative to max|v| %.3g)\n", max_abs, max_abs / max_v);
+  std::printf("  (%s: max|err| %.3g, relative to max|v| %.3g)\n", tc == TensorCoreKernel::Wmma ? "mma" : "flash", max_abs, max_abs / max_v);
   check(what, max_err, 1.0);
 }
 
