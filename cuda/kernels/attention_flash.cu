@@ -13,18 +13,19 @@
 // only shared memory is the K/V tile.
 //
 // Shape: one block of 4 warps takes 64 flat rows (16 per warp) of one kv head and streams the
-// keys through shared memory 64 at a time (row-major, rows padded by 16 bytes: the 32-bit
-// fragment loads of a warp hit distinct banks for head_dim 64, 80 and 128). Per warp and key tile:
-// S (16 × 64) is 8 m16n8 accumulators, head_dim/16 products each; the rows' max over the tile
-// (the 4 lanes of a row: two shuffles) updates the running max, O and the row sums are rescaled,
-// P is rounded to bf16 and O += P·V runs in 16-key steps (V's B operand: two bf16 of one column).
+// keys through shared memory 64 at a time (row-major, rows padded by 16 bytes, so the 8 rows of
+// an ldmatrix phase hit distinct banks for head_dim 64, 80 and 128). Operands come from shared
+// memory through ldmatrix .x4 (Q once; Kᵀ as key rows; V with .trans), each load feeding two
+// products. Per warp and key tile: S (16 × 64) is 8 m16n8 accumulators, head_dim/16 products
+// each; the rows' max over the tile (the 4 lanes of a row: two shuffles) updates the running max,
+// O and the row sums are rescaled, P is rounded to bf16 and O += P·V runs in 16-key steps.
 // Lane (g = lane / 4, t = lane % 4) owns rows g and g + 8 of its warp's 16, keys 2t, 2t + 1 of
 // each 8-key tile, and O columns 2t, 2t + 1 of each 8-column block.
 // Numerics as attention_mma.cu: P enters P·V rounded to bf16 and the row sum adds the rounded
 // values (an exact convex combination of V rows, |error| ≤ 2^-9·max|v| before the output's
 // rounding); exp2 in the log2 domain. The running max is the true max (no lazy threshold: a
 // rescale is a few register multiplies here). Register use at head_dim 128: Q 32, O 64, S 32.
-// Not done: cp.async double buffering of K/V, ldmatrix, wgmma on sm_90.
+// Not done: cp.async double buffering of K/V, wgmma on sm_90.
 #include "../common.cuh"
 #include "../mma_sync.cuh"
 #include "attention_tile_loads.cuh"
@@ -39,12 +40,8 @@ constexpr int kRows = kAttentionMmaTileRows;
 static_assert(kRows == kWarps * 16, "each warp owns 16 flat rows (one product's M)");
 constexpr int kKeys = kAttentionKeyStep;  // keys per K/V tile and per softmax step
 constexpr int kKeyBlocks = kKeys / 8;     // m16n8 accumulators of S per step
-static_assert(kKeys % 16 == 0, "whole 16-key P·V steps per tile");
+static_assert(kKeys % 16 == 0, "whole 16-key P·V steps per tile (and pairs of 8-key blocks)");
 
-// Two adjacent bf16 in shared memory (4-byte aligned) as one register.
-__device__ __forceinline__ uint32_t load_pair(const bf16_bits* p) {
-  return *reinterpret_cast<const uint32_t*>(p);
-}
 __device__ __forceinline__ uint32_t pack_pair(bf16_bits lo, bf16_bits hi) {
   return static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16);
 }
@@ -61,7 +58,7 @@ __device__ __forceinline__ float quad_sum(float x) {
 template <int kDimTiles>
 __global__ void __launch_bounds__(kThreads) attention_flash_kernel(AttentionParams p) {
   constexpr int kDim = kDimTiles * 16;
-  constexpr int kDimBlocks = kDim / 8;  // m16n8 accumulators of O
+  constexpr int kDimBlocks = kDim / 8;  // m16n8 accumulators of O (an even count: kDim % 16 == 0)
   constexpr int kLd = kDim + 8;         // bf16; row starts shift by 16 bytes per row
   constexpr int kTileElems = kKeys * kLd;
   static_assert(kRows <= kKeys, "the Q staging fits in the K tile");
@@ -77,16 +74,13 @@ __global__ void __launch_bounds__(kThreads) attention_flash_kernel(AttentionPara
   // The tile's queries, staged in the K tile's space, then kept as A registers by each warp.
   attention_tiles::stage_queries<kDim, kThreads>(p, b, k_tile, kLd, kRows);
   __syncthreads();
-  uint32_t q_frag[kDimTiles][4];
+  // ldmatrix row addresses: lane l gives row l % 8 of 8 × 8 matrix l / 8 (mma_sync.cuh).
+  const int matrix = lane / 8, matrix_row = lane % 8;
+  uint32_t q_frag[kDimTiles][4];  // matrices: rows 0-7 / 8-15 × dims 0-7 / 8-15 of each 16
   {
-    const bf16_bits* q_rows = k_tile + (warp * 16 + g) * kLd + 2 * t;
+    const bf16_bits* q_row = k_tile + (warp * 16 + (matrix % 2) * 8 + matrix_row) * kLd + (matrix / 2) * 8;
 #pragma unroll
-    for (int kk = 0; kk < kDimTiles; ++kk) {
-      q_frag[kk][0] = load_pair(q_rows + kk * 16);
-      q_frag[kk][1] = load_pair(q_rows + 8 * kLd + kk * 16);
-      q_frag[kk][2] = load_pair(q_rows + kk * 16 + 8);
-      q_frag[kk][3] = load_pair(q_rows + 8 * kLd + kk * 16 + 8);
-    }
+    for (int kk = 0; kk < kDimTiles; ++kk) ldmatrix_x4(q_frag[kk], q_row + kk * 16);
   }
   float o[kDimBlocks][4];
 #pragma unroll
@@ -116,17 +110,21 @@ __global__ void __launch_bounds__(kThreads) attention_flash_kernel(AttentionPara
     if (k0 >= warp_key_end) continue;  // warp-uniform: every key of the tile is masked for the warp
     const int blocks = min(kKeyBlocks, (warp_key_end - k0 + 7) / 8);  // 8-key blocks it may see
 
-    // S = Q·Kᵀ: block j holds keys k0 + 8j … + 7; Kᵀ's B operand is two adjacent dims of a key row.
+    // S = Q·Kᵀ: block j holds keys k0 + 8j … + 7. Kᵀ's B operand comes from key rows (ldmatrix
+    // without .trans), two blocks per load: matrices keys of j / j + 1 × dims 0-7 / 8-15.
     float s[kKeyBlocks][4];
 #pragma unroll
-    for (int j = 0; j < kKeyBlocks; ++j) {
-      s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
-      if (j >= blocks) continue;
-      const bf16_bits* key_row = k_tile + (j * 8 + g) * kLd + 2 * t;
+    for (int j = 0; j < kKeyBlocks; ++j) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
+    const bf16_bits* key_row = k_tile + ((matrix / 2) * 8 + matrix_row) * kLd + (matrix % 2) * 8;
+#pragma unroll
+    for (int j = 0; j < kKeyBlocks; j += 2) {
+      if (j >= blocks) break;
 #pragma unroll
       for (int kk = 0; kk < kDimTiles; ++kk) {
-        const uint32_t k_frag[2] = {load_pair(key_row + kk * 16), load_pair(key_row + kk * 16 + 8)};
-        mma_bf16_16x8x16(s[j], q_frag[kk], k_frag);
+        uint32_t k_frag[4];
+        ldmatrix_x4(k_frag, key_row + j * 8 * kLd + kk * 16);
+        mma_bf16_16x8x16(s[j], q_frag[kk], {k_frag[0], k_frag[1]});
+        if (j + 1 < blocks) mma_bf16_16x8x16(s[j + 1], q_frag[kk], {k_frag[2], k_frag[3]});
       }
     }
 
@@ -179,12 +177,15 @@ __global__ void __launch_bounds__(kThreads) attention_flash_kernel(AttentionPara
         p_frag[2 * h] = pack_pair(prob[0], prob[1]);      // row g
         p_frag[2 * h + 1] = pack_pair(prob[2], prob[3]);  // row g + 8
       }
-      const bf16_bits* value_rows = v_tile + (ks * 16 + 2 * t) * kLd + g;
+      // V's B operand from value rows with .trans, two 8-column blocks per load: matrices
+      // keys 0-7 / 8-15 of the step × columns of n / n + 1.
+      const bf16_bits* value_row = v_tile + (ks * 16 + (matrix % 2) * 8 + matrix_row) * kLd + (matrix / 2) * 8;
 #pragma unroll
-      for (int n = 0; n < kDimBlocks; ++n) {
-        const bf16_bits* v = value_rows + n * 8;
-        const uint32_t v_frag[2] = {pack_pair(v[0], v[kLd]), pack_pair(v[8 * kLd], v[9 * kLd])};
-        mma_bf16_16x8x16(o[n], p_frag, v_frag);
+      for (int n = 0; n < kDimBlocks; n += 2) {
+        uint32_t v_frag[4];
+        ldmatrix_x4_trans(v_frag, value_row + n * 8);
+        mma_bf16_16x8x16(o[n], p_frag, {v_frag[0], v_frag[1]});
+        mma_bf16_16x8x16(o[n + 1], p_frag, {v_frag[2], v_frag[3]});
       }
     }
   }
