@@ -64,8 +64,8 @@ class CudaBackend final : public Backend {
   void rope_append(const Tensor& qkv, const Tensor& cos, const Tensor& sin, Tensor& q,
                    Tensor& k_cache, Tensor& v_cache, int64_t n_past) override;
   void silu_mul_joined(const Tensor& gate_up, Tensor& y) override;
-  // The tensor-core kernel reads q, k and v in place from the joined rows (row strides) and
-  // rotates q and k as it loads them; where the CUDA-core kernel would run, the default.
+  // The tensor-core kernels read q, k and v in place from the joined rows (row strides) and
+  // rotate q and k as they load them; where the CUDA-core kernel is forced, the default.
   void rope_attention_varlen_joined(const Tensor& qkv, const Tensor& cos, const Tensor& sin,
                                     std::span<const int32_t> cu_seqlens, float scale,
                                     Tensor& out) override;
@@ -238,8 +238,8 @@ class CudaBackend final : public Backend {
                                     const std::function<void(AttentionKernel)>& launch);
   // attention_varlen after the checks, on q, k, v rows `row_stride` elements apart (0: packed
   // [rows, heads, head_dim]); with rope tables (rope_attention_varlen*), q and k are rotated by
-  // the tensor-core kernel as it loads them. Both need the tensor-core kernel (the caller made
-  // sure it runs).
+  // a tensor-core kernel as it loads them. Both need a tensor-core kernel (the caller made sure
+  // one runs: Auto's candidates are then the two tensor-core kernels).
   struct VarlenInputs {
     const bf16_bits* q;
     const bf16_bits* k;

@@ -173,7 +173,7 @@ struct AttentionParams {
   // Device array of n_tiles, or null for causal attention: tile t is then flat rows
   // [16t, min(16t + 16, n_queries·group)) with keys [0, n_past + last query + 1), computed in the
   // kernel, so a decode step copies nothing from the host (64 instead of 16 for
-  // launch_attention_mma).
+  // launch_attention_mma and launch_attention_flash).
   const AttentionTile* tiles = nullptr;
   int32_t n_tiles = 0;
   int32_t n_queries = 0;

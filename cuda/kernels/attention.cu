@@ -9,7 +9,8 @@
 // split across blocks (flash-decoding) whose partials attention_combine merges, or, with split
 // counters (launch.h), the tile's last block to finish.
 // This is CUDA-core code: decode (few query rows, split-K) runs here; prefill-sized work goes to
-// the tensor-core version (attention_mma.cu) unless VLM_CUDA_ATTENTION=simt (backend_cuda_ops.cpp).
+// whichever kernel measures fastest (this one or the tensor-core attention_mma.cu and
+// attention_flash.cu: backend_cuda_attention_choice.cpp) unless VLM_CUDA_ATTENTION forces one.
 // A recorded decode step runs it with the rope and the cache append fused in (AttentionParams::
 // new_row): q is rotated as it is loaded and the new key/value enter the tile from the joined row,
 // saving the separate rope_append_at kernel per layer.

@@ -3,9 +3,9 @@
 // rmsnorm (+ fused residual), rope, embedding, gather, argmax ties, the one-row matmul with each
 // prologue and the residual epilogue (and that the emulation refuses its misaligned loads), varlen
 // and causal GQA attention including the split-K decode path and its combine, on both attention
-// kernels (attention.cu and the tensor-core attention_mma.cu through the fake <mma.h>), n_past
-// also read on the device.
-// Tolerance: one or two bf16 roundings (the tensor-core kernel: see attention_case).
+// kernels (attention.cu, and the tensor-core attention_mma.cu through the fake <mma.h> and
+// attention_flash.cu through the emulated mma.sync and ldmatrix), n_past also read on the device.
+// Tolerance: one or two bf16 roundings (the tensor-core kernels: see attention_case).
 #include <cmath>
 #include <cstring>
 #include <algorithm>
@@ -23,15 +23,15 @@ static std::vector<uint16_t> rnd(size_t n, float a = 1) { std::uniform_real_dist
 static int fails = 0;
 static void check(const char* what, double err, double tol) { std::printf("%-40s err %.3g (tol %.3g) %s\n", what, err, tol, err <= tol ? "ok" : "FAIL"); if (!(err <= tol)) ++fails; }
 
-// mma: the tensor-core kernel (attention_mma.cu, 64-row tiles); ramp: key rows scaled by (j+1)/4
-// so the row maxima keep growing along the sweep (the mma kernel's rescale path).
-// device_n_past: n_past passed through n_past_at (a recorded step), the field set to 0.
 // The tensor-core kernels: WMMA (attention_mma.cu) and mma.sync with registers (attention_flash.cu).
 enum class TensorCoreKernel { None, Wmma, Flash };
 
 static void attention_case_with(TensorCoreKernel tc, int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm, bool ramp, bool device_n_past);
 
-// mma: each tensor-core kernel in turn, on the same operands (the generator is reseeded).
+// mma: each tensor-core kernel in turn, on the same operands (the generator is reseeded), else
+// the CUDA-core kernel. ramp: key rows scaled by (j+1)/4 so the row maxima keep growing along the
+// sweep (the tensor-core kernels' rescale paths). device_n_past: n_past passed through n_past_at
+// (a recorded step), the field set to 0.
 static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm, bool mma = false, bool ramp = false, bool device_n_past = false) {
   if (!mma) { attention_case_with(TensorCoreKernel::None, nq, heads, kv, hd, causal, n_past, cap, cu, sm, ramp, device_n_past); return; }
   const auto state = rng;
@@ -170,7 +170,8 @@ int main() {
   }
   attention_case(1, 7, 1, 128, true, 1000, 1010, {}, 132);  // split-K decode, group 7
   attention_case(9, 4, 2, 128, true, 600, 615, {}, 1000);   // forced splits, multi-row tiles
-  // Tensor-core kernel (attention_mma.cu): the same cases and the prefill shapes it is chosen for.
+  // Tensor-core kernels (attention_mma.cu, attention_flash.cu): the same cases and the prefill
+  // shapes they are chosen for.
   if (!only) {
   attention_case(1, 2, 2, 80, false, 0, 1, {0, 1}, 132, true);
   attention_case(97, 2, 2, 80, false, 0, 97, {0, 40, 97}, 132, true);

@@ -120,7 +120,7 @@ class Backend {
 
   // rope(q), rope(k) with the tables cos/sin [M, head_dim] (F32), then attention_varlen: the
   // ViT's attention, which a device backend may run with the rotation inside the attention kernel
-  // (CUDA's tensor-core kernel: two passes over q and k fewer per block). q and k are left
+  // (CUDA's tensor-core kernels: two passes over q and k fewer per block). q and k are left
   // rotated or not. The default is those three ops (backend_fused.cpp).
   virtual void rope_attention_varlen(Tensor& q, Tensor& k, const Tensor& v, const Tensor& cos,
                                      const Tensor& sin, std::span<const int32_t> cu_seqlens,
@@ -140,8 +140,8 @@ class Backend {
   virtual void silu_mul_joined(const Tensor& gate_up, Tensor& y);
   // The ViT's attention on its joined projection: qkv [n, 3·heads·head_dim] (each row: q heads,
   // k heads, v heads), cos/sin [n, head_dim] (F32); out [n, heads, head_dim] =
-  // rope_attention_varlen of the three parts. qkv is not changed. (CUDA's tensor-core kernel
-  // reads the parts where they are; the default gathers them into their own tensors first.)
+  // rope_attention_varlen of the three parts. qkv is not changed. (CUDA's tensor-core kernels
+  // read the parts where they are; the default gathers them into their own tensors first.)
   virtual void rope_attention_varlen_joined(const Tensor& qkv, const Tensor& cos, const Tensor& sin,
                                             std::span<const int32_t> cu_seqlens, float scale,
                                             Tensor& out);
