@@ -29,6 +29,9 @@ for f in "$cuda_dir"/kernels/*.cuh; do  # headers the kernels share, rewritten t
 done
 flags=(-std=c++20 -O1 -pthread -w)
 [ "${1:-}" = --asan ] && flags+=(-g -fsanitize=address,undefined)
+# A fiber that reports an emulation failure (emu_test's misaligned-GEMV self-check) ends without
+# unwinding, so its message string is never freed: leak checks would report that, not a kernel.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 g++ "${flags[@]}" -I"$work/fake" -I"$work" "$here/emu/emu_test.cpp" "$work"/kernels/*.cpp -o "$work/emu_test"
 for strict in 0 1; do VLM_EMU_STRICT=$strict "$work/emu_test"; done
 g++ "${flags[@]}" -I"$work/fake" -I"$work" -I"$cuda_dir" -I"$repo_dir/model/include" -I"$repo_dir/model/src" \
