@@ -17,7 +17,9 @@
 //   448²: 8192 rows in window segments of 64 and full 1024-row segments, 16 heads × 80; plain,
 //   and as the ViT calls it: joined q|k|v rows, rope on load) and causal GQA prefill (28/4 heads
 //   × 128: 1024 and 4096 tokens, 256 after 1024 cached, 16 tokens);
-// - decode attention against a 4096-token cache as a fraction of the measured HBM bandwidth.
+// - decode attention against a 4096-token cache as a fraction of the measured HBM bandwidth;
+// - the ViT's add_rmsnorm and silu_mul_joined as a fraction of HBM, in 16-byte packs and element
+//   by element.
 // Figures only, no assertions. Times are wall-clock over repeated calls after a warm-up, with the
 // backend's stream synchronised at both ends (host overheads of each op included).
 #include <cublas_v2.h>
@@ -422,6 +424,38 @@ void bench_causal(CudaBackend& backend, int64_t n_past, int64_t n_new, double hb
 
 }  // namespace
 
+// The ViT's memory-bound ops at a 16-frame 448×448 clip (8192 rows): add_rmsnorm over the 1280
+// hidden columns and silu_mul_joined over gate|up 2 × 3424, as GB/s and a fraction of HBM; with
+// 16-byte packs (the path the backend's aligned rows take) and element by element (the same
+// launchers on buffers one element off 16-byte alignment).
+void bench_vit_elementwise(CudaBackend& backend, double hbm_gbps) {
+  using vlm::cuda::bf16_bits;
+  const int64_t rows = 8192, hidden = 1280, width = 3424;
+  Tensor x = random_bf16(backend, {rows * hidden + 8}, 1.0f);
+  Tensor residual = random_bf16(backend, {rows * hidden + 8}, 1.0f);
+  Tensor weight = random_bf16(backend, {hidden + 8}, 1.0f);
+  Tensor normed = backend.alloc(DType::BF16, {rows * hidden + 8});
+  Tensor gate_up = random_bf16(backend, {rows * 2 * width + 8}, 1.0f);
+  Tensor act = backend.alloc(DType::BF16, {rows * width + 8});
+  for (const int offset : {0, 1}) {
+    const auto at = [&](Tensor& t) { return t.data_as<bf16_bits>() + offset; };
+    const double norm_ms = time_ms(backend, 50, [&] {
+      vlm::cuda::launch_rmsnorm(at(x), at(residual), at(weight), at(normed), rows, hidden, 1e-6f,
+                                backend.stream());
+    });
+    const double silu_ms = time_ms(backend, 50, [&] {
+      vlm::cuda::launch_silu_mul_joined(at(gate_up), at(act), rows, width, backend.stream());
+    });
+    VLM_CUDA_CHECK(cudaGetLastError());
+    const double norm_gbps = 4.0 * rows * hidden * 2 / (norm_ms * 1e-3) / 1e9;  // x, residual in; residual, y out
+    const double silu_gbps = 3.0 * rows * width * 2 / (silu_ms * 1e-3) / 1e9;    // gate|up in, y out
+    std::printf("ViT elementwise, %-18s: add_rmsnorm 8192x1280 %7.3f ms %5.0f GB/s = %.2f of HBM | "
+                "silu_mul_joined 8192x2x3424 %7.3f ms %5.0f GB/s = %.2f of HBM\n",
+                offset == 0 ? "16-byte packs" : "element by element", norm_ms, norm_gbps,
+                norm_gbps / hbm_gbps, silu_ms, silu_gbps, silu_gbps / hbm_gbps);
+  }
+}
+
 int main() {
   try {
     if (vlm::cuda::cuda_device_count() == 0) {
@@ -467,6 +501,7 @@ int main() {
     bench_k_padding(backend);
     bench_sample(backend);
     bench_preprocess(backend);
+    bench_vit_elementwise(backend, hbm);
     bench_varlen(backend, 8192, 64, "(window)");
     bench_varlen(backend, 8192, 1024, "(full, per frame)");
     bench_causal(backend, 0, 1024, hbm);

@@ -27,6 +27,28 @@ __device__ __forceinline__ float round_bf16(float value) {
   return bf16_to_float(float_to_bf16(value));
 }
 
+// 8 bf16 moved as one 16-byte access (four 32-bit words, element 2i in word i's low half).
+struct alignas(16) Pack8 {
+  uint32_t word[4];
+};
+__device__ __forceinline__ bf16_bits pack_get(const Pack8& p, int e) {
+  return static_cast<bf16_bits>(p.word[e / 2] >> (16 * (e % 2)));
+}
+__device__ __forceinline__ void pack_set(Pack8& p, int e, bf16_bits value) {
+  const int shift = 16 * (e % 2);
+  p.word[e / 2] = (p.word[e / 2] & ~(0xffffu << shift)) | (static_cast<uint32_t>(value) << shift);
+}
+// Whether every pointer may be read or written as Pack8 (16-byte aligned; null counts as aligned).
+__host__ __device__ __forceinline__ bool pack_aligned(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & 15) == 0;
+}
+
+// The order every RMSNorm here sums its squares in (rmsnorm.cu, gemv.cu's prologue), so that they
+// agree bit for bit: with dim % 8 == 0 thread t of the block adds the 8-element packs t,
+// t + blockDim, … (each pack's elements in order), else the elements t, t + blockDim, …; then
+// block_sum.
+__host__ __device__ __forceinline__ bool rms_owns_packs(int64_t dim) { return dim % 8 == 0; }
+
 // silu(gate)·up as PyTorch's bf16 MLP rounds it: the silu result, then the product. Every kernel
 // that computes it (elementwise.cu, gemv.cu's prologue) calls this one, so they agree bit for bit.
 __device__ __forceinline__ bf16_bits silu_mul_bf16(bf16_bits gate, bf16_bits up) {

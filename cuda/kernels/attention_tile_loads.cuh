@@ -9,11 +9,6 @@
 
 namespace vlm::cuda::attention_tiles {
 
-// 8 bf16 moved as one 16-byte access.
-struct alignas(16) Vec16 {
-  uint32_t w[4];
-};
-
 // rows × kDim bf16 into shared memory (row stride ld) from global rows src_of(r) (null: a zero
 // row), columns ≥ hd zero. 16-byte copies when every row start is 16-byte aligned and hd % 8 == 0.
 template <int kDim, int kThreads, typename SrcOf>
@@ -23,20 +18,20 @@ __device__ __forceinline__ void load_rows(bf16_bits* dst, int ld, int rows, int 
   for (int idx = threadIdx.x; idx < rows * kVecs; idx += kThreads) {
     const int r = idx / kVecs, d0 = (idx % kVecs) * 8;
     const bf16_bits* src = src_of(r);
-    Vec16 value{{0, 0, 0, 0}};
+    Pack8 value{{0, 0, 0, 0}};
     if (src != nullptr) {
       if (vec16 && d0 + 8 <= hd) {
-        value = *reinterpret_cast<const Vec16*>(src + d0);
+        value = *reinterpret_cast<const Pack8*>(src + d0);
       } else {
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
           const uint32_t lo = d0 + 2 * i < hd ? src[d0 + 2 * i] : 0u;
           const uint32_t hi = d0 + 2 * i + 1 < hd ? src[d0 + 2 * i + 1] : 0u;
-          value.w[i] = lo | (hi << 16);
+          value.word[i] = lo | (hi << 16);
         }
       }
     }
-    *reinterpret_cast<Vec16*>(dst + r * ld + d0) = value;
+    *reinterpret_cast<Pack8*>(dst + r * ld + d0) = value;
   }
 }
 
@@ -54,33 +49,33 @@ __device__ __forceinline__ void load_rows_rotated(bf16_bits* dst, int ld, int ro
   for (int idx = threadIdx.x; idx < rows * kVecs; idx += kThreads) {
     const int r = idx / kVecs, d0 = (idx % kVecs) * 8;
     const bf16_bits* src = src_of(r);
-    Vec16 value{{0, 0, 0, 0}};
+    Pack8 value{{0, 0, 0, 0}};
     if (src != nullptr && d0 < hd) {
       const int64_t t = table_row_of(r);
       const float* c = cos + t * hd;
       const float* s = sin + t * hd;
       if (pairs16 && d0 + 8 <= hd) {
         const int partner = d0 < half ? d0 + half : d0 - half;
-        const Vec16 own = *reinterpret_cast<const Vec16*>(src + d0);
-        const Vec16 other = *reinterpret_cast<const Vec16*>(src + partner);
+        const Pack8 own = *reinterpret_cast<const Pack8*>(src + d0);
+        const Pack8 other = *reinterpret_cast<const Pack8*>(src + partner);
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
           const int d = d0 + i;
-          const float x = bf16_to_float(static_cast<bf16_bits>(own.w[i / 2] >> (16 * (i % 2))));
-          const float y = bf16_to_float(static_cast<bf16_bits>(other.w[i / 2] >> (16 * (i % 2))));
+          const float x = bf16_to_float(static_cast<bf16_bits>(own.word[i / 2] >> (16 * (i % 2))));
+          const float y = bf16_to_float(static_cast<bf16_bits>(other.word[i / 2] >> (16 * (i % 2))));
           const uint32_t bits = d < half ? rope_new_lo(x, y, c[d], s[d]) : rope_new_hi(y, x, c[d], s[d]);
-          value.w[i / 2] |= bits << (16 * (i % 2));
+          value.word[i / 2] |= bits << (16 * (i % 2));
         }
       } else {
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
           const int d = d0 + i;
           const uint32_t bits = d < hd ? rope_element(src, d, half, c, s) : 0u;
-          value.w[i / 2] |= bits << (16 * (i % 2));
+          value.word[i / 2] |= bits << (16 * (i % 2));
         }
       }
     }
-    *reinterpret_cast<Vec16*>(dst + r * ld + d0) = value;
+    *reinterpret_cast<Pack8*>(dst + r * ld + d0) = value;
   }
 }
 

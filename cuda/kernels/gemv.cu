@@ -6,8 +6,8 @@
 // Fused variants take the small ops around a decode matmul into it, bit for bit what the separate
 // kernels compute:
 // - prologue RmsNorm: x is the residual stream; each block computes rmsnorm(x)·weight into shared
-//   memory first, with rmsnorm.cu's reduction (256 threads, same striding), so the normed row is
-//   the one the rmsnorm kernel would have written;
+//   memory first, with rmsnorm.cu's reduction (256 threads, the same order: rms_owns_packs), so
+//   the normed row is the one the rmsnorm kernel would have written;
 // - prologue SiluMul: x is [gate | up]; each block stages silu(gate)·up as elementwise.cu rounds it;
 // - epilogue AddToResidual: residual[n] = bf16(residual[n] + bf16(product)), the o and down
 //   projections' residual add; each element is read and written by its own lane only.
@@ -25,10 +25,6 @@ namespace {
 constexpr int kWarpsPerBlock = 8;
 constexpr int kBlock = kWarpsPerBlock * 32;  // = rmsnorm.cu's block: the same sum order
 constexpr int kUnroll = 4;
-
-struct alignas(16) Pack8 {  // 8 bf16 as four 32-bit words
-  uint32_t word[4];
-};
 
 __device__ __forceinline__ float dot8(const Pack8& a, const Pack8& b, float acc) {
   for (int i = 0; i < 4; ++i) {
@@ -66,10 +62,20 @@ __global__ void __launch_bounds__(kBlock) gemv_kernel(GemvArgs a) {
   const Pack8* x_packs = reinterpret_cast<const Pack8*>(a.x);
   if constexpr (P == GemvPrologue::RmsNorm) {
     // Every thread of the block takes part (before any warp leaves).
-    float sum_sq = 0.0f;
-    for (int64_t i = threadIdx.x; i < a.k; i += blockDim.x) {
-      const float h = bf16_to_float(a.x[i]);
-      sum_sq += h * h;
+    float sum_sq = 0.0f;  // in rmsnorm.cu's order (common.cuh: rms_owns_packs)
+    if (rms_owns_packs(a.k)) {
+      for (int64_t p = threadIdx.x; p < a.k / 8; p += blockDim.x) {
+#pragma unroll
+        for (int e = 0; e < 8; ++e) {
+          const float h = bf16_to_float(a.x[p * 8 + e]);
+          sum_sq += h * h;
+        }
+      }
+    } else {
+      for (int64_t i = threadIdx.x; i < a.k; i += blockDim.x) {
+        const float h = bf16_to_float(a.x[i]);
+        sum_sq += h * h;
+      }
     }
     const float inv_rms = rsqrtf(block_sum(sum_sq, partial) / static_cast<float>(a.k) + a.eps);
     for (int64_t i = threadIdx.x; i < a.k; i += blockDim.x) {

@@ -104,12 +104,39 @@ int main() {
     for (int i = 0; i < 1000; ++i) e = std::max(e, (double)std::abs(f[i] - b2f(a[i]))); check("convert bf16->f32", e, 0);
     for (auto& x : f) x *= 1.001f; launch_convert(f.data(), ElemType::F32, y.data(), ElemType::BF16, 1000, nullptr); e = 0;
     for (int i = 0; i < 1000; ++i) e = std::max(e, (double)(y[i] != f2b(f[i]))); check("convert f32->bf16 RNE", e, 0); }
-  // rmsnorm (+ residual)
-  for (int fused = 0; fused < 2; ++fused) { int rows = 3, dim = 1000; auto x = rnd(rows * dim, 3), r = rnd(rows * dim, 3), w = rnd(dim, 1); auto r0 = r; std::vector<uint16_t> y(rows * dim);
-    launch_rmsnorm(x.data(), fused ? r.data() : nullptr, w.data(), y.data(), rows, dim, 1e-6f, nullptr); double e = 0;
+  // elementwise in packs of 8 (n = 1000, aligned) and element by element (n = 1003; buffers one
+  // element off alignment) give the same bits; silu_mul_joined equals silu_mul on the halves.
+  { auto a = rnd(1016, 4), b = rnd(1016, 4); std::vector<uint16_t> packed(1016), odd(1016), unaligned(1016); double e = 0;
+    for (int op = 0; op < 3; ++op) {
+      const auto run = [&](const uint16_t* x, const uint16_t* z, uint16_t* out, int64_t n) {
+        if (op == 0) launch_add(x, z, out, n, nullptr); else if (op == 1) launch_silu_mul(x, z, out, n, nullptr); else launch_gelu(x, out, n, nullptr); };
+      run(a.data(), b.data(), packed.data(), 1000);
+      run(a.data(), b.data(), odd.data(), 1003);
+      run(a.data() + 1, b.data() + 1, unaligned.data() + 1, 1000);
+      for (int i = 0; i < 1000; ++i) e = std::max(e, (double)(packed[i] != odd[i]));
+      for (int i = 1; i <= 1000; ++i) e = std::max(e, (double)(unaligned[i] != odd[i]));
+    }
+    check("elementwise packs = element by element", e, 0);
+    const int rows = 3; e = 0;
+    for (int width : {1000, 1004}) {
+      auto gu = rnd(rows * 2 * width, 4); std::vector<uint16_t> joined(rows * width), halves(width);
+      launch_silu_mul_joined(gu.data(), joined.data(), rows, width, nullptr);
+      for (int r = 0; r < rows; ++r) { launch_silu_mul(gu.data() + r * 2 * width, gu.data() + r * 2 * width + width, halves.data(), width, nullptr);
+        for (int j = 0; j < width; ++j) e = std::max(e, (double)(joined[r * width + j] != halves[j])); }
+    }
+    check("silu_mul_joined = silu_mul on the halves", e, 0); }
+  // rmsnorm (+ residual): packs of 8 moved as 16 bytes (dim 1000, 2056: two packs for some
+  // threads), packs element by element (every buffer one element off 16-byte alignment), and the
+  // element-strided order (dim 1004).
+  struct NormCase { int dim, offset; };
+  for (const NormCase nc : {NormCase{1000, 0}, NormCase{2056, 0}, NormCase{1000, 1}, NormCase{1004, 0}})
+  for (int fused = 0; fused < 2; ++fused) { const int rows = 3, dim = nc.dim, off = nc.offset; auto xb = rnd(rows * dim + off, 3), rb = rnd(rows * dim + off, 3), wb = rnd(dim + off, 1); std::vector<uint16_t> yb(rows * dim + off);
+    uint16_t* x = xb.data() + off; uint16_t* r = rb.data() + off; const uint16_t* w = wb.data() + off; uint16_t* y = yb.data() + off; const std::vector<uint16_t> r0(r, r + rows * dim);
+    launch_rmsnorm(x, fused ? r : nullptr, w, y, rows, dim, 1e-6f, nullptr); double e = 0;
     for (int i = 0; i < rows; ++i) { double ss = 0; std::vector<double> h(dim); for (int d = 0; d < dim; ++d) { h[d] = b2f(x[i * dim + d]) + (fused ? b2f(r0[i * dim + d]) : 0); if (fused) h[d] = b2f(f2b((float)h[d])); ss += h[d] * h[d]; }
       double inv = 1 / std::sqrt(ss / dim + 1e-6); for (int d = 0; d < dim; ++d) { double ref = h[d] * inv * b2f(w[d]); e = std::max(e, std::abs(b2f(y[i * dim + d]) - ref) / (std::abs(ref) + 1e-2)); if (fused) e = std::max(e, std::abs(b2f(r[i * dim + d]) - h[d])); } }
-    check(fused ? "add_rmsnorm" : "rmsnorm", e, 1.0 / 128); }
+    char what[64]; std::snprintf(what, sizeof what, "%s dim=%d%s", fused ? "add_rmsnorm" : "rmsnorm", dim, off ? " unaligned" : "");
+    check(what, e, 1.0 / 128); }
   // rope
   { int rows = 5, heads = 3, hd = 8; auto x = rnd(rows * heads * hd, 2); auto x0 = x; std::vector<float> c(rows * hd), s(rows * hd); for (size_t i = 0; i < c.size(); ++i) { c[i] = std::cos(0.1 * i); s[i] = std::sin(0.1 * i); }
     launch_rope(x.data(), c.data(), s.data(), rows, heads, hd, nullptr); double e = 0;
