@@ -230,16 +230,11 @@ __global__ void __launch_bounds__(kThreads) attention_flash_kernel(AttentionPara
 }  // namespace
 
 void launch_attention_flash(const AttentionParams& params, Stream stream) {
-  const dim3 grid(static_cast<unsigned int>(params.n_tiles),
-                  static_cast<unsigned int>(params.n_heads_kv),
-                  static_cast<unsigned int>(params.n_splits));
-  if (params.head_dim <= 64) {
-    attention_flash_kernel<4><<<grid, kThreads, 0, stream>>>(params);
-  } else if (params.head_dim <= 80) {
-    attention_flash_kernel<5><<<grid, kThreads, 0, stream>>>(params);
-  } else {
-    attention_flash_kernel<8><<<grid, kThreads, 0, stream>>>(params);
-  }
+  const dim3 grid = attention_tiles::tile_grid(params);
+  attention_tiles::for_head_dim(params.head_dim, [&](auto dim_tiles) {
+    constexpr int kDimTiles = decltype(dim_tiles)::value;
+    attention_flash_kernel<kDimTiles><<<grid, kThreads, 0, stream>>>(params);
+  });
 }
 
 }  // namespace vlm::cuda

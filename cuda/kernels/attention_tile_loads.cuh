@@ -5,6 +5,8 @@
 // lives here once. kThreads: the block's thread count (the loops stride by it).
 #pragma once
 
+#include <type_traits>
+
 #include "../common.cuh"
 
 namespace vlm::cuda::attention_tiles {
@@ -161,6 +163,24 @@ __device__ __forceinline__ void stage_keys_values(const AttentionParams& p, cons
   load_rows<kDim, kThreads>(v_dst, ld, keys, b.hd, b.vec16, [&](int r) -> const bf16_bits* {
     return r < n_keys ? p.v + (k0 + r) * b.kv_stride + head_offset : nullptr;
   });
+}
+
+// The launch both tensor-core kernels share: grid (tiles, kv heads, splits), and the kernel
+// instance for the head_dim (padded to 64, 80 or 128: 4, 5 or 8 tiles of 16), which `launch`
+// receives as std::integral_constant<int, tiles>.
+inline dim3 tile_grid(const AttentionParams& p) {
+  return dim3(static_cast<unsigned int>(p.n_tiles), static_cast<unsigned int>(p.n_heads_kv),
+              static_cast<unsigned int>(p.n_splits));
+}
+template <typename Launch>
+void for_head_dim(int head_dim, Launch&& launch) {
+  if (head_dim <= 64) {
+    launch(std::integral_constant<int, 4>{});
+  } else if (head_dim <= 80) {
+    launch(std::integral_constant<int, 5>{});
+  } else {
+    launch(std::integral_constant<int, 8>{});
+  }
 }
 
 }  // namespace vlm::cuda::attention_tiles
