@@ -190,7 +190,9 @@ __global__ void __launch_bounds__(kThreads) attention_flash_kernel(AttentionPara
     }
   }
 
-  // Output: lane's rows, columns 2t, 2t + 1 of each 8-column block.
+  // Output: lane's rows, columns 2t, 2t + 1 of each 8-column block, as one 32-bit store where out
+  // is 4-byte aligned (rows and heads start at even elements: head_dim is even).
+  const bool out_pairs = (reinterpret_cast<uintptr_t>(p.out) & 3) == 0;
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     const float sum = quad_sum(row_sum[r]);
@@ -204,9 +206,13 @@ __global__ void __launch_bounds__(kThreads) attention_flash_kernel(AttentionPara
 #pragma unroll
       for (int n = 0; n < kDimBlocks; ++n) {
         const int d = n * 8 + 2 * t;  // hd is even: d < hd means d + 1 < hd
-        if (d < hd) {
-          *reinterpret_cast<uint32_t*>(out + d) =
-              pack_pair(float_to_bf16(o[n][2 * r] * inv), float_to_bf16(o[n][2 * r + 1] * inv));
+        if (d >= hd) continue;
+        const bf16_bits lo = float_to_bf16(o[n][2 * r] * inv), hi = float_to_bf16(o[n][2 * r + 1] * inv);
+        if (out_pairs) {
+          *reinterpret_cast<uint32_t*>(out + d) = pack_pair(lo, hi);
+        } else {  // out starts at an odd element (a view): element by element
+          out[d] = lo;
+          out[d + 1] = hi;
         }
       }
     } else {

@@ -26,7 +26,7 @@ static void check(const char* what, double err, double tol) { std::printf("%-40s
 // The tensor-core kernels: WMMA (attention_mma.cu) and mma.sync with registers (attention_flash.cu).
 enum class TensorCoreKernel { None, Wmma, Flash };
 
-static void attention_case_with(TensorCoreKernel tc, int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm, bool ramp, bool device_n_past);
+static void attention_case_with(TensorCoreKernel tc, int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm, bool ramp, bool device_n_past, int out_offset = 0);
 
 // mma: each tensor-core kernel in turn, on the same operands (the generator is reseeded), else
 // the CUDA-core kernel. ramp: key rows scaled by (j+1)/4 so the row maxima keep growing along the
@@ -40,13 +40,15 @@ static void attention_case(int nq, int heads, int kv, int hd, bool causal, int n
   attention_case_with(TensorCoreKernel::Flash, nq, heads, kv, hd, causal, n_past, cap, cu, sm, ramp, device_n_past);
 }
 
-static void attention_case_with(TensorCoreKernel tc, int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm, bool ramp, bool device_n_past) {
+// out_offset: the output written that many elements into its buffer (1: not 4-byte aligned).
+static void attention_case_with(TensorCoreKernel tc, int nq, int heads, int kv, int hd, bool causal, int n_past, int cap, std::vector<int> cu, int sm, bool ramp, bool device_n_past, int out_offset) {
   const bool mma = tc != TensorCoreKernel::None;
   const int tile_rows = mma ? kAttentionMmaTileRows : kAttentionTileRows;
   const int group = heads / kv;
   auto q = rnd((size_t)nq * heads * hd, 2), k = rnd((size_t)cap * kv * hd, 2), v = rnd((size_t)cap * kv * hd);
   if (ramp) for (int j = 0; j < cap; ++j) for (int i = 0; i < kv * hd; ++i) { uint16_t& x = k[(size_t)j * kv * hd + i]; x = f2b(b2f(x) * (j + 1) / 4.0f); }
-  std::vector<uint16_t> out((size_t)nq * heads * hd, 0);
+  std::vector<uint16_t> out_buffer((size_t)nq * heads * hd + out_offset, 0);
+  uint16_t* const out = out_buffer.data() + out_offset;
   std::vector<AttentionTile> tiles;
   int splits = 1;
   int total_keys = causal ? n_past + nq : nq;
@@ -59,7 +61,7 @@ static void attention_case_with(TensorCoreKernel tc, int nq, int heads, int kv, 
     for (size_t s = 0; s + 1 < cu.size(); ++s) for (int r = cu[s]; r < cu[s + 1]; r += tile_rows) tiles.push_back({r, std::min(cu[s + 1], r + tile_rows), cu[s], cu[s + 1]});
   }
   AttentionParams p;
-  p.q = q.data(); p.k = k.data(); p.v = v.data(); p.out = out.data(); p.n_tiles = (int)tiles.size();
+  p.q = q.data(); p.k = k.data(); p.v = v.data(); p.out = out; p.n_tiles = (int)tiles.size();
   p.tiles = causal ? nullptr : tiles.data();  // causal tiles are computed in the kernel
   p.n_queries = nq; p.n_heads = heads; p.n_heads_kv = kv; p.head_dim = hd; p.causal = causal; p.n_past = device_n_past ? 0 : n_past; p.scale = 1.0f / std::sqrt((float)hd); p.n_splits = splits;
   const int32_t n_past_value = n_past;
@@ -82,7 +84,7 @@ static void attention_case_with(TensorCoreKernel tc, int nq, int heads, int kv, 
       max_ref = std::max(max_ref, std::abs(o)); max_abs = std::max(max_abs, std::abs(o - b2f(out[((size_t)i * heads + h) * hd + d]))); const double e = std::abs(o - b2f(out[((size_t)i * heads + h) * hd + d]));
       max_err = std::max(max_err, mma ? e / (std::abs(o) / 256 + max_v / 256) : e / (std::abs(o) + 1e-2)); }
   }
-  char what[160]; std::snprintf(what, sizeof what, "attn%s %s nq=%d h=%d/%d hd=%d past=%d%s splits=%d%s", tc == TensorCoreKernel::Wmma ? "-mma" : tc == TensorCoreKernel::Flash ? "-flash" : "", causal ? "causal" : "varlen", nq, heads, kv, hd, n_past, device_n_past ? " (n_past_at)" : "", splits, ramp ? " ramp" : "");
+  char what[160]; std::snprintf(what, sizeof what, "attn%s %s nq=%d h=%d/%d hd=%d past=%d%s splits=%d%s%s", tc == TensorCoreKernel::Wmma ? "-mma" : tc == TensorCoreKernel::Flash ? "-flash" : "", causal ? "causal" : "varlen", nq, heads, kv, hd, n_past, device_n_past ? " (n_past_at)" : "", splits, ramp ? " ramp" : "", out_offset ? " out off 4-byte alignment" : "");
   if (!mma) { check(what, max_err, 1.0 / 128); return; }
   // Tensor cores: P enters P·V as bf16 (relative error <= 2^-9 per weight, normalised by the sum
   // of the rounded weights), so |err| <= 2^-9·max|v - o| <= 2^-8·max|v| on top of the output's
@@ -218,6 +220,7 @@ int main() {
   }
   attention_case(1, 7, 1, 128, true, 1000, 1010, {}, 132, true);               // split-K, group 7
   attention_case(9, 4, 2, 128, true, 600, 615, {}, 1000, true);                // forced splits
+  attention_case_with(TensorCoreKernel::Flash, 97, 2, 2, 80, false, 0, 97, {0, 40, 97}, 132, false, false, 1);  // element stores
   attention_case(9, 4, 2, 128, true, 600, 615, {}, 1000, false, false, true);  // n_past read on the device
   attention_case(70, 14, 2, 128, true, 333, 410, {}, 8, true, false, true);
   std::printf(fails ? "FAILURES: %d\n" : "all ok\n", fails);
