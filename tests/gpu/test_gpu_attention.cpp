@@ -186,9 +186,9 @@ TEST(GpuAttention, SplitKMergedInTheKernelEqualsTheCombineKernel) {
 }
 
 // The ViT's rope + attention with the rotation inside a tensor-core kernel equals rope, rope,
-// attention_varlen on the same backend and kernel bit for bit (head_dim 80, 128 and 40, window-sized and
-// frame-sized segments, rows not a multiple of the tile), and the CPU's attention of the rotated
-// q and k (rounded to bf16) within the attention tolerance.
+// attention_varlen on the same backend and kernel bit for bit (each tensor-core kernel; head_dim
+// 80, 128 and 40, window-sized and frame-sized segments, rows not a multiple of the tile), and the
+// CPU's attention of the rotated q and k (rounded to bf16) within the attention tolerance.
 TEST(GpuAttention, RopeInsideVarlenAttentionIsRopeThenAttention) {
   Backends b;
   auto& cuda = dynamic_cast<cuda::CudaBackend&>(*b.gpu);
