@@ -94,16 +94,17 @@ CudaBackend::AttentionKernel CudaBackend::measure_attention(
     const float reasoned_ms = record.candidate_ms[reasoned_at - candidates.begin()];
     if (record.candidate_ms[fastest] >= reasoned_ms * (1.0f - kMargin)) record.chosen = reasoned;
   }
-  attention_choices_[kind] = record.chosen;
+  const AttentionKernel chosen = record.chosen;
+  attention_choices_[kind] = chosen;
   std::ostringstream line;
   line << "cuda:" << device_ << " attention " << record.call << ":";
   for (size_t i = 0; i < candidates.size(); ++i) {
     line << " " << attention_kernel_name(candidates[i]) << " " << record.candidate_ms[i] * 1e3f << " us";
   }
-  line << " -> " << attention_kernel_name(record.chosen);
+  line << " -> " << attention_kernel_name(chosen);
   log(LogLevel::Debug, line.str());
   attention_choice_records_.push_back(std::move(record));
-  return attention_choices_[kind];
+  return chosen;
 }
 
 }  // namespace vlm::cuda

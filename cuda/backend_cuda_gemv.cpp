@@ -13,6 +13,7 @@
 
 #include "backend_cuda_impl.h"
 #include "check.h"
+#include "event_pair.h"
 #include "vlm/log.h"
 
 namespace vlm::cuda {
@@ -24,16 +25,13 @@ constexpr int kTuneCallsPerRound = 8;
 
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 
-// Events around `calls` launches of fn; milliseconds per call.
+// Events around kTuneCallsPerRound launches of fn; milliseconds per call.
 template <typename F>
-float time_calls(cudaStream_t stream, cudaEvent_t start, cudaEvent_t stop, F&& fn) {
-  VLM_CUDA_CHECK(cudaEventRecord(start, stream));
+float time_calls(cudaStream_t stream, const EventPair& events, F&& fn) {
+  VLM_CUDA_CHECK(cudaEventRecord(events.start, stream));
   for (int i = 0; i < kTuneCallsPerRound; ++i) fn();
-  VLM_CUDA_CHECK(cudaEventRecord(stop, stream));
-  VLM_CUDA_CHECK(cudaEventSynchronize(stop));
-  float ms = 0.0f;
-  VLM_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-  return ms / kTuneCallsPerRound;
+  VLM_CUDA_CHECK(cudaEventRecord(events.stop, stream));
+  return events.elapsed_ms() / kTuneCallsPerRound;
 }
 
 // What the kernel needs of w: bf16 [N, K] with K % 8 == 0, rows 16-byte aligned.
@@ -129,30 +127,20 @@ void CudaBackend::tune_gemv(const Tensor& w) {
   Tensor x = alloc(DType::BF16, {1, k});
   Tensor y = alloc(DType::BF16, {1, n});
   VLM_CUDA_CHECK(cudaMemsetAsync(x.data(), 0, x.nbytes(), stream_));
-  cudaEvent_t start = nullptr, stop = nullptr;
-  VLM_CUDA_CHECK(cudaEventCreate(&start));
+  const EventPair events;
   GemvChoice choice;
-  try {
-    VLM_CUDA_CHECK(cudaEventCreate(&stop));
-    const GemvArgs args{.x = bits(x), .w = bits(w), .y = bits(y), .n = n, .k = k};
-    const auto ours = [&] { launch_gemv(args, stream_); };
-    const auto library = [&] { gemm_->run(x.data(), w.data(), nullptr, y.data(), 1, n, k); };
-    ours();  // warm-up: first launches, cuBLASLt's plan (its algorithm timed, gemm_cublaslt.h)
-    library();
-    check_launch("gemv tuning");
-    choice.ours_ms = choice.cublaslt_ms = 1e30f;
-    for (int round = 0; round < kTuneRounds; ++round) {
-      choice.ours_ms = std::min(choice.ours_ms, time_calls(stream_, start, stop, ours));
-      choice.cublaslt_ms = std::min(choice.cublaslt_ms, time_calls(stream_, start, stop, library));
-    }
-    check_launch("gemv tuning");
-  } catch (...) {
-    (void)cudaEventDestroy(start);
-    if (stop != nullptr) (void)cudaEventDestroy(stop);
-    throw;
+  const GemvArgs args{.x = bits(x), .w = bits(w), .y = bits(y), .n = n, .k = k};
+  const auto ours = [&] { launch_gemv(args, stream_); };
+  const auto library = [&] { gemm_->run(x.data(), w.data(), nullptr, y.data(), 1, n, k); };
+  ours();  // warm-up: first launches, cuBLASLt's plan (its algorithm timed, gemm_cublaslt.h)
+  library();
+  check_launch("gemv tuning");
+  choice.ours_ms = choice.cublaslt_ms = 1e30f;
+  for (int round = 0; round < kTuneRounds; ++round) {
+    choice.ours_ms = std::min(choice.ours_ms, time_calls(stream_, events, ours));
+    choice.cublaslt_ms = std::min(choice.cublaslt_ms, time_calls(stream_, events, library));
   }
-  (void)cudaEventDestroy(start);
-  (void)cudaEventDestroy(stop);
+  check_launch("gemv tuning");
   gemv_choices_[{n, k}] = choice;
   std::ostringstream line;
   line << "cuda:" << device_ << " matmul M=1 N=" << n << " K=" << k << ": gemv " << choice.ours_ms * 1e3

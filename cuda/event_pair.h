@@ -1,6 +1,7 @@
 // Two CUDA events for timing work on a stream, destroyed whatever happens (a failed creation
 // throws vlm::Error through check.h). Shared by the measured choices: cuBLASLt's algorithm per
-// GEMM shape (gemm_cublaslt_tuning.cpp) and the attention kernel per kind of call
+// GEMM shape (gemm_cublaslt_tuning.cpp), our GEMV or cuBLASLt per one-row shape
+// (backend_cuda_gemv.cpp) and the attention kernel per kind of call
 // (backend_cuda_attention_choice.cpp).
 #pragma once
 

@@ -68,6 +68,12 @@ void check_varlen(Backends& b, const VarlenCase& c, uint32_t& seed, const std::s
                    " head_dim=" + std::to_string(c.head_dim));
 }
 
+// The ViT-shaped cases of the rope-on-load and joined-rows tests: window-sized and frame-sized
+// segments, one row, rows not a multiple of the tile; head_dim 80, 128, and 40 (rotated element by
+// element).
+const VarlenCase kVitCases[] = {{{0, 64, 128, 192, 256}, 16, 80}, {{0, 1}, 2, 80}, {{0, 40, 97}, 4, 128},
+                                {{0, 1025}, 2, 80}, {{0, 70}, 2, 40}};
+
 TEST(GpuAttention, VarlenMatchesCpu) {
   Backends b;
   const VarlenCase cases[] = {
@@ -192,14 +198,9 @@ TEST(GpuAttention, SplitKMergedInTheKernelEqualsTheCombineKernel) {
 TEST(GpuAttention, RopeInsideVarlenAttentionIsRopeThenAttention) {
   Backends b;
   auto& cuda = dynamic_cast<cuda::CudaBackend&>(*b.gpu);
-  struct Case {
-    std::vector<int32_t> cu_seqlens;
-    int64_t heads, head_dim;
-  };
   uint32_t seed = 600;
   for (const auto kernel : {cuda::CudaBackend::AttentionKernel::Mma, cuda::CudaBackend::AttentionKernel::Flash})
-  for (const Case& c : {Case{{0, 64, 128, 192, 256}, 16, 80}, Case{{0, 1}, 2, 80}, Case{{0, 40, 97}, 4, 128},
-                        Case{{0, 1025}, 2, 80}, Case{{0, 70}, 2, 40}}) {  // 40: element by element
+  for (const VarlenCase& c : kVitCases) {
     cuda.set_attention_kernel(kernel);  // both paths on the same kernel
     const int64_t total = c.cu_seqlens.back();
     const std::vector<int64_t> shape = {total, c.heads, c.head_dim};
@@ -257,16 +258,11 @@ TEST(GpuAttention, RopeInsideVarlenAttentionIsRopeThenAttention) {
 TEST(GpuAttention, JoinedRowsReadInPlaceGiveTheSeparatePartsResult) {
   Backends b;
   auto& cuda = dynamic_cast<cuda::CudaBackend&>(*b.gpu);
-  struct Case {
-    std::vector<int32_t> cu_seqlens;
-    int64_t heads, head_dim;
-  };
   uint32_t seed = 700;
   for (const auto kernel : {cuda::CudaBackend::AttentionKernel::Mma, cuda::CudaBackend::AttentionKernel::Flash,
                             cuda::CudaBackend::AttentionKernel::Simt}) {
     cuda.set_attention_kernel(kernel);
-    for (const Case& c : {Case{{0, 64, 128, 192, 256}, 16, 80}, Case{{0, 1}, 2, 80}, Case{{0, 40, 97}, 4, 128},
-                          Case{{0, 1025}, 2, 80}, Case{{0, 70}, 2, 40}}) {  // 40: element by element
+    for (const VarlenCase& c : kVitCases) {
       const int64_t total = c.cu_seqlens.back(), width = c.heads * c.head_dim;
       const std::vector<int64_t> shape = {total, c.heads, c.head_dim};
       const auto qkv = random_bf16(static_cast<size_t>(total * 3 * width), seed++, -2.0f, 2.0f);
