@@ -52,6 +52,20 @@ size_t env_choice(const char* name, std::initializer_list<std::string_view> choi
   VLM_THROW(InvalidInput, name << "=" << value << ": expected " << expected);
 }
 
+// VLM_CUDA_MLP_ROWS as CudaBackend::set_row_blocks' mode: unset, empty or "off" 0, "l2" -1, a
+// positive row count itself; anything else is InvalidInput naming the variable.
+int64_t env_row_blocks() {
+  const char* set = std::getenv("VLM_CUDA_MLP_ROWS");
+  if (set == nullptr || *set == '\0' || std::string_view(set) == "off") return 0;
+  if (std::string_view(set) == "l2") return -1;
+  const std::string_view value = set;
+  int64_t rows = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), rows);
+  VLM_CHECK(ec == std::errc() && ptr == value.data() + value.size() && rows > 0, InvalidInput,
+            "VLM_CUDA_MLP_ROWS=" << value << ": expected off, l2 or a positive row count");
+  return rows;
+}
+
 }  // namespace
 
 ElemType elem_type(DType dtype) {
@@ -105,6 +119,8 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
   gemv_kernel_ = kGemvKernels[env_choice("VLM_CUDA_GEMV", {"auto", "ours", "cublaslt"})];
   pad_widths_ = env_choice("VLM_CUDA_PAD_K", {"1", "0"}) == 0;
   join_weights_ = env_choice("VLM_CUDA_JOIN", {"1", "0"}) == 0;
+  row_blocks_ = env_row_blocks();
+  l2_bytes_ = prop.l2CacheSize;
   supports_programmatic_launch_ = prop.major >= 9;
   set_programmatic_launch(env_choice("VLM_CUDA_PDL", {"0", "1"}) == 1);
   poison_allocations_ = env_choice("VLM_CUDA_POISON", {"0", "1"}) == 1;
@@ -169,6 +185,16 @@ bool CudaBackend::supports(Op op, DType dtype) const {
   const bool float_dtype = dtype == DType::F32 || dtype == DType::F16 || dtype == DType::BF16;
   if ((op == Op::MatMul || op == Op::RmsNorm) && float_dtype) return true;
   return supports_under(kCudaDTypes, op, dtype);
+}
+
+int64_t CudaBackend::preferred_row_block(int64_t intermediate_bytes_per_row) const {
+  if (row_blocks_ > 0) return row_blocks_;
+  if (row_blocks_ == 0 || l2_bytes_ <= 0 || intermediate_bytes_per_row <= 0) return 0;
+  // Half the L2 for the block's intermediates (the other half: weights and whatever else the
+  // kernels touch), in multiples of 128 rows, a GEMM tile's height.
+  constexpr int64_t kTileRows = 128;
+  const int64_t rows = l2_bytes_ / 2 / intermediate_bytes_per_row / kTileRows * kTileRows;
+  return std::max(rows, kTileRows);
 }
 
 void CudaBackend::enter(const char* op) const {

@@ -108,6 +108,14 @@ class CudaBackend final : public Backend {
   // `vlm bench --device cuda`); set_pad_widths applies to models loaded afterwards.
   int64_t matmul_width_multiple() const override { return pad_widths_ ? 8 : 1; }
   void set_pad_widths(bool on) { pad_widths_ = on; }
+  // The vision MLP's row blocks (Backend::preferred_row_block). VLM_CUDA_MLP_ROWS: "off" (the
+  // default until a GPU shows otherwise: whole chunks, the GEMMs at their largest M), "l2" (as many
+  // rows as keep the intermediates in half the L2: ~1024 at the 3B/7B ViT's widths on an H100/H200,
+  // so silu·mul and the add + norm read what the GEMM before wrote from L2 instead of HBM; the
+  // GEMMs run at smaller M) or a row count. An A/B of `vlm bench --device cuda` (device-check.sh).
+  int64_t preferred_row_block(int64_t intermediate_bytes_per_row) const override;
+  // 0: off; -1: from the L2 size; > 0: that many rows. For models encoded afterwards.
+  void set_row_blocks(int64_t mode) { row_blocks_ = mode; }
   // Beyond the interface: whether upload_weights_concat joins weights (q|k|v and gate|up of the
   // decoder, gate|up of the ViT, so that each runs as one GEMM). On by default;
   // VLM_CUDA_JOIN=0 (an A/B of `vlm bench --device cuda`) or set_join_weights(false) makes it
@@ -304,6 +312,8 @@ class CudaBackend final : public Backend {
   std::string profile_path_;
   bool pad_widths_ = true;
   bool join_weights_ = true;
+  int64_t row_blocks_ = 0;  // set_row_blocks
+  int64_t l2_bytes_ = 0;
   // VLM_CUDA_POISON=1: every tensor alloc() hands out is first filled with 0xFF bytes on the stream
   // (NaN as bf16/f32, −1 as int32), so an op that reads memory nothing wrote (a reused pool block's
   // old contents) gives NaN instead of plausible values. A debugging aid: one memset per alloc.

@@ -19,7 +19,8 @@
 //   × 128: 1024 and 4096 tokens, 256 after 1024 cached, 16 tokens);
 // - decode attention against a 4096-token cache as a fraction of the measured HBM bandwidth;
 // - the ViT's add_rmsnorm and silu_mul_joined as a fraction of HBM, in 16-byte packs and element
-//   by element.
+//   by element; the ViT's MLP half (gate|up, silu·mul, down, add + norm) over the whole clip
+//   against row blocks small enough for L2 (bench_vit_mlp_row_blocks).
 // Figures only, no assertions. Times are wall-clock over repeated calls after a warm-up, with the
 // backend's stream synchronised at both ends (host overheads of each op included).
 #include <cublas_v2.h>
@@ -456,6 +457,53 @@ void bench_vit_elementwise(CudaBackend& backend, double hbm_gbps) {
   }
 }
 
+// The ViT MLP half of a block at a 16-frame 448×448 clip (8192 rows, hidden 1280, MLP 3424, as
+// the encoder runs it on this backend): gate|up GEMM, silu_mul_joined, down GEMM, add_rmsnorm,
+// over the whole 8192 rows and over row blocks (Backend::preferred_row_block: the encoder's
+// VLM_CUDA_MLP_ROWS), the "l2" size included. Smaller blocks keep gate|up and the product in L2
+// between the kernels but run the GEMMs at smaller M; the ratio says which wins on this GPU.
+void bench_vit_mlp_row_blocks(CudaBackend& backend) {
+  const int64_t rows = 8192, hidden = 1280, width = 3424;
+  const Tensor w_gate_up = random_bf16(backend, {2 * width, hidden}, 0.05f);
+  const Tensor b_gate_up = random_bf16(backend, {2 * width}, 0.05f);
+  const Tensor w_down = random_bf16(backend, {hidden, width}, 0.05f);
+  const Tensor b_down = random_bf16(backend, {hidden}, 0.05f);
+  const Tensor norm = random_bf16(backend, {hidden}, 1.0f);
+  Tensor x = random_bf16(backend, {rows, hidden}, 1.0f);
+  Tensor normed = random_bf16(backend, {rows, hidden}, 1.0f);
+  Tensor out = backend.alloc(DType::BF16, {rows, hidden});
+  const int64_t elem = 2;
+  const int64_t l2_rows = [&] {
+    backend.set_row_blocks(-1);
+    const int64_t r = backend.preferred_row_block(elem * (3 * width + hidden));
+    backend.set_row_blocks(0);
+    return r;
+  }();
+  double whole_ms = 0;
+  for (const int64_t block : {rows, int64_t{4096}, int64_t{2048}, int64_t{1024}, int64_t{512}, l2_rows}) {
+    if (block <= 0) continue;
+    Tensor gate_up = backend.alloc(DType::BF16, {block, 2 * width});
+    Tensor act = backend.alloc(DType::BF16, {block, width});
+    const double ms = time_ms(backend, 10, [&] {
+      for (int64_t row0 = 0; row0 < rows; row0 += block) {
+        const int64_t n = std::min(block, rows - row0);
+        Tensor gu = gate_up.slice_rows(0, n);
+        Tensor a = act.slice_rows(0, n);
+        Tensor normed_rows = normed.slice_rows(row0, n);
+        Tensor out_rows = out.slice_rows(row0, n);
+        Tensor x_rows = x.slice_rows(row0, n);
+        backend.matmul(normed_rows, w_gate_up, b_gate_up, gu);
+        backend.silu_mul_joined(gu, a);
+        backend.matmul(a, w_down, b_down, out_rows);
+        backend.add_rmsnorm(out_rows, x_rows, norm, 1e-6f, normed_rows);
+      }
+    });
+    if (block == rows) whole_ms = ms;
+    std::printf("ViT MLP half (clip, 8192 rows) in %5ld-row blocks%s: %7.3f ms, whole / this %.2f\n",
+                static_cast<long>(block), block == l2_rows ? " (l2)" : "", ms, whole_ms / ms);
+  }
+}
+
 int main() {
   try {
     if (vlm::cuda::cuda_device_count() == 0) {
@@ -502,6 +550,7 @@ int main() {
     bench_sample(backend);
     bench_preprocess(backend);
     bench_vit_elementwise(backend, hbm);
+    bench_vit_mlp_row_blocks(backend);
     bench_varlen(backend, 8192, 64, "(window)");
     bench_varlen(backend, 8192, 1024, "(full, per frame)");
     bench_causal(backend, 0, 1024, hbm);

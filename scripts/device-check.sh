@@ -194,10 +194,13 @@ run_checks() {
     # VLM_CUDA_GEMM_TUNE=0: cuBLASLt's heuristic's first algorithm instead of the fastest of its
     # candidates timed on each shape's first call (on by default, not yet measured);
     # VLM_CUDA_JOIN=0: q/k/v and gate/up as separate GEMMs in the ViT and the decoder instead of
-    # one joined GEMM each (joined by default; the ViT's joins not yet measured).
-    log "A/B on the 3B-shaped checkpoint: default vs VLM_CUDA_PDL=1 (decode) vs VLM_CUDA_PAD_K=0 (vision) vs VLM_CUDA_SPLIT_COMBINE=kernel (decode) vs VLM_CUDA_GEMM_TUNE=0 (all GEMMs) vs VLM_CUDA_JOIN=0 (vision, prefill, decode)"
+    # one joined GEMM each (joined by default; the ViT's joins not yet measured);
+    # VLM_CUDA_MLP_ROWS=l2: the ViT's MLP half over row blocks whose intermediates fit half the L2
+    # instead of the whole clip at once (off by default until shown; bench_cuda_ops' "ViT MLP
+    # half" lines time the same at kernel level).
+    log "A/B on the 3B-shaped checkpoint: default vs VLM_CUDA_PDL=1 (decode) vs VLM_CUDA_PAD_K=0 (vision) vs VLM_CUDA_SPLIT_COMBINE=kernel (decode) vs VLM_CUDA_GEMM_TUNE=0 (all GEMMs) vs VLM_CUDA_JOIN=0 (vision, prefill, decode) vs VLM_CUDA_MLP_ROWS=l2 (vision)"
     for setting in default VLM_CUDA_PDL=1 VLM_CUDA_PAD_K=0 VLM_CUDA_SPLIT_COMBINE=kernel VLM_CUDA_GEMM_TUNE=0 \
-                   VLM_CUDA_JOIN=0; do
+                   VLM_CUDA_JOIN=0 VLM_CUDA_MLP_ROWS=l2; do
       echo "--- $setting"
       # The default run logs at debug level: the backend's measured choices (GEMV or cuBLASLt per
       # one-row shape; cuBLASLt's kept candidate per GEMM shape; the attention kernel per kind of

@@ -2,7 +2,8 @@
 // matmul_width_multiple, for cuBLASLt's aligned GEMMs) must give the unpadded encoder's output;
 // VLM_CUDA_PAD_K=0 turns it off and another value is refused; the vision encoder on joined
 // weights (the default) gives the output of weights kept apart (VLM_CUDA_JOIN=0; other values
-// refused); memory_stats() counts each live weight's bytes exactly and forgets them when the
+// refused); the vision MLP over row blocks (set_row_blocks, VLM_CUDA_MLP_ROWS=off|l2|N; other values
+// refused) gives the whole run's output; memory_stats() counts each live weight's bytes exactly and forgets them when the
 // weight dies; an impossible allocation is OutOfMemory and leaves the backend usable;
 // VLM_CUDA_POISON=1 hands out NaN-filled tensors.
 #include <gtest/gtest.h>
@@ -81,6 +82,50 @@ TEST(GpuWeights, VisionEncoderJoinedOrApartGivesTheSameOutput) {
   const auto pixels = random_bf16(static_cast<size_t>((24 + 64) * patch_dim), 12);
   expect_close(gpu.to_host_f32(joined.encode(pixels, grids)), gpu.to_host_f32(apart.encode(pixels, grids)),
                2 * kBf16HalfUlp, 1e-2, "vision encoder, joined vs apart");
+}
+
+TEST(GpuWeights, VisionMlpRowBlocksGiveTheWholeRunsOutput) {
+  // set_row_blocks(16) (as VLM_CUDA_MLP_ROWS=16): the MLP, the residual add and the next norm run
+  // over 16-row blocks; the output is the whole run's up to the GEMMs' summation order.
+  Backends b;
+  auto& gpu = dynamic_cast<cuda::CudaBackend&>(*b.gpu);
+  EXPECT_EQ(gpu.preferred_row_block(1 << 14), 0) << "off by default";
+  const fs::path dir = fixture_models_dir() / "tiny-c";
+  const ModelConfig config = load_model_config(dir / "config.json");
+  const Checkpoint checkpoint = Checkpoint::open(dir);
+  VisionEncoder encoder(config, checkpoint, gpu);
+  const std::vector<GridThw> grids = {{1, 4, 6}, {2, 8, 4}};
+  const int64_t patch_dim = config.vision.in_channels * config.vision.temporal_patch_size *
+                            config.vision.patch_size * config.vision.patch_size;
+  const auto pixels = random_bf16(static_cast<size_t>((24 + 64) * patch_dim), 13);
+  const auto whole = gpu.to_host_f32(encoder.encode(pixels, grids));
+  gpu.set_row_blocks(16);
+  EXPECT_EQ(gpu.preferred_row_block(1 << 14), 16);
+  const auto blocked = gpu.to_host_f32(encoder.encode(pixels, grids));
+  gpu.set_row_blocks(0);
+  expect_close(blocked, whole, 2 * kBf16HalfUlp, 1e-2, "vision encoder, 16-row MLP blocks vs whole");
+}
+
+TEST(GpuWeights, MlpRowsEnvironmentSetsTheRowBlocksOrIsRefused) {
+  ASSERT_EQ(setenv("VLM_CUDA_MLP_ROWS", "l2", 1), 0);
+  {
+    // Half the L2 over the bytes per row, in multiples of 128 rows, at least 128.
+    const auto backend = cuda::make_cuda_backend(0);
+    cudaDeviceProp prop{};
+    ASSERT_EQ(cudaGetDeviceProperties(&prop, 0), cudaSuccess);
+    const int64_t half_l2 = prop.l2CacheSize / 2;
+    ASSERT_GT(half_l2, 0);
+    EXPECT_EQ(backend->preferred_row_block(half_l2), 128) << "one row fills half the L2";
+    EXPECT_EQ(backend->preferred_row_block(half_l2 / 300), 256);
+    EXPECT_EQ(backend->preferred_row_block(half_l2 / 1000), 896);
+  }
+  ASSERT_EQ(setenv("VLM_CUDA_MLP_ROWS", "512", 1), 0);
+  EXPECT_EQ(cuda::make_cuda_backend(0)->preferred_row_block(1 << 14), 512);
+  ASSERT_EQ(setenv("VLM_CUDA_MLP_ROWS", "off", 1), 0);
+  EXPECT_EQ(cuda::make_cuda_backend(0)->preferred_row_block(1 << 14), 0);
+  expect_env_refused("VLM_CUDA_MLP_ROWS", "0", "VLM_CUDA_MLP_ROWS=0: expected off, l2 or a positive row count");
+  expect_env_refused("VLM_CUDA_MLP_ROWS", "12x", "VLM_CUDA_MLP_ROWS=12x: expected off, l2 or a positive row count");
+  EXPECT_EQ(cuda::make_cuda_backend(0)->preferred_row_block(1 << 14), 0);
 }
 
 TEST(GpuWeights, JoinEnvironmentKeepsWeightsApartOrIsRefused) {

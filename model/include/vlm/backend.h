@@ -73,6 +73,15 @@ class Backend {
   // the backend's matmuls see aligned rows (exact: zero weight rows and bias give zero columns,
   // silu(0)·0 = 0, and zero weight columns add nothing). 1: no preference (the CPU backend).
   virtual int64_t matmul_width_multiple() const { return 1; }
+  // How many rows of a row-wise run of ops (the vision MLP: gate|up GEMM, silu·mul, down GEMM, the
+  // residual add + norm after it) the backend would like at once, given the bytes of intermediates
+  // each row makes: a GPU may keep a block's intermediates in its last-level cache from one kernel
+  // to the next instead of streaming them through memory. Results do not depend on it (every op
+  // in the run is row-wise). 0: no preference, the largest blocks the caller allows.
+  virtual int64_t preferred_row_block(int64_t intermediate_bytes_per_row) const {
+    (void)intermediate_bytes_per_row;
+    return 0;
+  }
 
   // ---- memory ----
   // Uninitialised device tensor.

@@ -123,12 +123,17 @@ void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, const Tensor& n
   backend.matmul(attn, w.proj_weight, w.proj_bias, tmp);
   backend.add_rmsnorm(tmp, x, w.norm2, kVisionNormEps, normed);  // x += proj; normed = norm2(x)
 
-  // SwiGLU half: down(silu(gate(h)) · up(h)), over row blocks to bound the [rows, I] scratch.
-  const int64_t block_rows = std::min(n, max_chunk_patches);
+  // SwiGLU half, x += down(silu(gate(h)) · up(h)) and the next norm, over row blocks: every op
+  // here is row-wise, so blocks change no result. They bound the [rows, I] scratch
+  // (max_chunk_patches), and the backend may ask for smaller ones whose intermediates (gate|up,
+  // the product, the down projection) stay in its cache from one kernel to the next.
+  const int64_t elem = static_cast<int64_t>(dtype_size(act));
+  const int64_t preferred = backend.preferred_row_block(elem * (3 * mlp_width + c));
+  const int64_t block_rows = std::min({n, max_chunk_patches, preferred > 0 ? preferred : n});
   for (int64_t row0 = 0; row0 < n; row0 += block_rows) {
     const int64_t rows = std::min(block_rows, n - row0);
     Tensor gate = gate_buf.view(backend, act, rows, mlp_width);
-    const Tensor normed_rows = normed.slice_rows(row0, rows);
+    Tensor normed_rows = normed.slice_rows(row0, rows);
     Tensor out_rows = tmp.slice_rows(row0, rows);
     if (joined) {
       Tensor gate_up = up_buf.view(backend, act, rows, 2 * mlp_width);
@@ -141,8 +146,10 @@ void VisionEncoder::Impl::run_block(const VisionBlockWeights& w, const Tensor& n
       backend.silu_mul(gate, up, gate);
     }
     backend.matmul(gate, w.down_weight, w.down_bias, out_rows);
+    // x += mlp; normed = the next norm (this block's normed rows are read by now)
+    Tensor x_rows = x.slice_rows(row0, rows);
+    backend.add_rmsnorm(out_rows, x_rows, next_norm, kVisionNormEps, normed_rows);
   }
-  backend.add_rmsnorm(tmp, x, next_norm, kVisionNormEps, normed);  // x += mlp; the next norm
 }
 
 Tensor VisionEncoder::Impl::encode(const PixelRows& pixels, std::span<const GridThw> grids,

@@ -254,6 +254,55 @@ TEST_F(SyntheticEncoder, JoinedProjectionsGiveTheSameOutput) {
   std::filesystem::remove_all(dir);
 }
 
+// A joining CPU backend that asks for MLP row blocks of `rows` and records what it was asked with.
+class RowBlockingCpuBackend : public test::JoiningCpuBackend {
+ public:
+  explicit RowBlockingCpuBackend(int64_t rows) : rows_(rows) {}
+  int64_t preferred_row_block(int64_t intermediate_bytes_per_row) const override {
+    asked_bytes_per_row = intermediate_bytes_per_row;
+    return rows_;
+  }
+  mutable int64_t asked_bytes_per_row = 0;
+
+ private:
+  int64_t rows_;
+};
+
+TEST_F(SyntheticEncoder, BackendRowBlocksGiveTheSameOutput) {
+  // kMixedGrids is one chunk of 176 patches. A backend preferring 32-row blocks gets the MLP, the
+  // residual add and the next norm in ceil(176/32) = 6 blocks per encoder block, 1-row blocks in
+  // 176, 0 (no preference) in one; max_chunk_patches still caps a preference above it. Every op
+  // there is row-wise: the output must be the unblocked encoder's.
+  const ModelConfig config = test::tiny_vision_config();
+  const HostWeights weights = test::random_vision_weights(config.vision, DType::BF16, 25);
+  const auto dir = test::fresh_temp_dir("row-blocks");
+  test::write_checkpoint(dir, weights, DType::BF16);
+  Checkpoint checkpoint = Checkpoint::open(dir);
+  const std::vector<float> pixels = test::random_pixels(kMixedGrids, patch_dim(config.vision), 26);
+  const std::vector<double> want = test::naive_vision_forward(config.vision, weights, pixels, kMixedGrids);
+  const int depth = config.vision.depth;
+  struct Case {
+    int64_t preferred, max_chunk, blocks;
+  };
+  for (const Case& c : {Case{0, 16384, 1}, Case{32, 16384, 6}, Case{1, 16384, 176}, Case{100, 50, 5}}) {
+    SCOPED_TRACE("preferred " + std::to_string(c.preferred) + ", max chunk " + std::to_string(c.max_chunk));
+    RowBlockingCpuBackend backend(c.preferred);
+    VisionEncoder encoder(config, checkpoint, backend);
+    encoder.set_max_chunk_patches(c.max_chunk);
+    const std::vector<float> got = backend.to_host_f32(encoder.encode(pixels, kMixedGrids));
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_LT(relative_to_peak(got, want), 1e-5);
+    const int64_t width = config.vision.intermediate_size;
+    EXPECT_EQ(backend.asked_bytes_per_row,
+              static_cast<int64_t>(dtype_size(backend.activation_dtype())) *
+                  (3 * width + config.vision.hidden_size));
+    // With max chunk 50: chunks 60 | 24 24 | 24 4 | 40 (whole groups), each chunk's MLP in blocks
+    // of at most 50 rows: the 60-patch group's two, one for each other chunk.
+    EXPECT_EQ(backend.silu_mul_joins, c.blocks * depth);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(SyntheticEncoder, MissingTensorIsNamed) {
   const ModelConfig config = test::tiny_vision_config();
   const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 1);
