@@ -42,6 +42,28 @@ double relative_to_peak(const std::vector<float>& got, const std::vector<double>
 class SyntheticEncoder : public ::testing::Test {
  protected:
   void SetUp() override { backend_ = make_cpu_backend(2); }
+  void TearDown() override {
+    for (const auto& dir : dirs_) std::filesystem::remove_all(dir);
+  }
+
+  // The tiny config and its random weights (dtype, seed), written as a checkpoint (dtype) to a
+  // fresh folder that is removed after the test.
+  struct Written {
+    ModelConfig config;
+    HostWeights weights;
+    std::filesystem::path dir;
+  };
+  Written write_random(const std::string& tag, DType dtype, uint32_t seed) {
+    Written w{test::tiny_vision_config(), {}, test::fresh_temp_dir(tag)};
+    w.weights = test::random_vision_weights(w.config.vision, dtype, seed);
+    test::write_checkpoint(w.dir, w.weights, dtype);
+    dirs_.push_back(w.dir);
+    return w;
+  }
+  std::filesystem::path fresh_dir(const std::string& tag) {
+    dirs_.push_back(test::fresh_temp_dir(tag));
+    return dirs_.back();
+  }
 
   std::vector<float> encode_with(const ModelConfig& config, const std::filesystem::path& dir,
                                  const std::vector<float>& pixels, const std::vector<GridThw>& grids) {
@@ -58,16 +80,14 @@ class SyntheticEncoder : public ::testing::Test {
   }
 
   std::unique_ptr<Backend> backend_;
+  std::vector<std::filesystem::path> dirs_;
 };
 
 // Images with padded windows, an odd-sized grid, a 3-group video, and a single merge unit.
 const std::vector<GridThw> kMixedGrids{{1, 6, 10}, {3, 4, 6}, {1, 2, 2}, {1, 10, 4}};
 
 TEST_F(SyntheticEncoder, F32MatchesNaiveReferenceOnImagesAndVideo) {
-  const ModelConfig config = test::tiny_vision_config();
-  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 7);
-  const auto dir = test::fresh_temp_dir("f32");
-  test::write_checkpoint(dir, weights, DType::F32);
+  const auto [config, weights, dir] = write_random("f32", DType::F32, 7);
   const std::vector<float> pixels = test::random_pixels(kMixedGrids, patch_dim(config.vision), 11);
   const std::vector<float> got = encode_with(config, dir, pixels, kMixedGrids);
   const std::vector<double> want = test::naive_vision_forward(config.vision, weights, pixels, kMixedGrids);
@@ -75,14 +95,10 @@ TEST_F(SyntheticEncoder, F32MatchesNaiveReferenceOnImagesAndVideo) {
   const double err = relative_to_peak(got, want);
   std::printf("[vision] f32 encoder vs naive double reference: max error / peak = %.3g\n", err);
   EXPECT_LT(err, 1e-5);  // f32 arithmetic over 3 blocks; 1e-5 of the largest magnitude
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SyntheticEncoder, Bf16WeightsMatchNaiveReferenceOnTheSameWeights) {
-  const ModelConfig config = test::tiny_vision_config();
-  const HostWeights weights = test::random_vision_weights(config.vision, DType::BF16, 8);
-  const auto dir = test::fresh_temp_dir("bf16");
-  test::write_checkpoint(dir, weights, DType::BF16);
+  const auto [config, weights, dir] = write_random("bf16", DType::BF16, 8);
   const std::vector<float> pixels = test::random_pixels(kMixedGrids, patch_dim(config.vision), 12);
   const std::vector<float> got = encode_with(config, dir, pixels, kMixedGrids);
   const std::vector<double> want = test::naive_vision_forward(config.vision, weights, pixels, kMixedGrids);
@@ -91,28 +107,22 @@ TEST_F(SyntheticEncoder, Bf16WeightsMatchNaiveReferenceOnTheSameWeights) {
               dtype_name(backend_->activation_dtype()), err);
   // f32 activations on bf16 weights compute exactly the f32 model of the rounded weights.
   EXPECT_LT(err, backend_->activation_dtype() == DType::F32 ? 1e-5 : 2e-2);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SyntheticEncoder, NewStyleTensorNamesGiveTheSameOutput) {
   const ModelConfig config = test::tiny_vision_config();
   const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 9);
-  const auto old_dir = test::fresh_temp_dir("old");
-  const auto new_dir = test::fresh_temp_dir("new");
+  const auto old_dir = fresh_dir("old");
+  const auto new_dir = fresh_dir("new");
   test::write_checkpoint(old_dir, weights, DType::F32, "visual.");
   test::write_checkpoint(new_dir, weights, DType::F32, "model.visual.");
   const std::vector<GridThw> grids{{1, 4, 8}};
   const std::vector<float> pixels = test::random_pixels(grids, patch_dim(config.vision), 13);
   EXPECT_EQ(encode_with(config, old_dir, pixels, grids), encode_with(config, new_dir, pixels, grids));
-  std::filesystem::remove_all(old_dir);
-  std::filesystem::remove_all(new_dir);
 }
 
 TEST_F(SyntheticEncoder, ItemsEncodedTogetherEqualItemsEncodedAlone) {
-  const ModelConfig config = test::tiny_vision_config();
-  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 10);
-  const auto dir = test::fresh_temp_dir("batch");
-  test::write_checkpoint(dir, weights, DType::F32);
+  const auto [config, weights, dir] = write_random("batch", DType::F32, 10);
   Checkpoint checkpoint = Checkpoint::open(dir);
   VisionEncoder encoder(config, checkpoint, *backend_);
   const int64_t pd = patch_dim(config.vision);
@@ -134,17 +144,13 @@ TEST_F(SyntheticEncoder, ItemsEncodedTogetherEqualItemsEncodedAlone) {
   ASSERT_EQ(together.size(), alone.size());
   std::vector<double> alone_d(alone.begin(), alone.end());
   EXPECT_LT(relative_to_peak(together, alone_d), 1e-6);  // only GEMM blocking may differ
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SyntheticEncoder, ChunkedEncodingMatchesNaiveReference) {
   // Group sizes of kMixedGrids: 60 | 24 24 24 | 4 | 40 patches. Budget 1 runs every group alone
   // (and the MLP in 1-row blocks), 20 splits every group's MLP, 30 and 100 pack several groups and
   // items into one chunk, 10000 runs the call whole.
-  const ModelConfig config = test::tiny_vision_config();
-  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 15);
-  const auto dir = test::fresh_temp_dir("chunks");
-  test::write_checkpoint(dir, weights, DType::F32);
+  const auto [config, weights, dir] = write_random("chunks", DType::F32, 15);
   Checkpoint checkpoint = Checkpoint::open(dir);
   VisionEncoder encoder(config, checkpoint, *backend_);
   const std::vector<float> pixels = test::random_pixels(kMixedGrids, patch_dim(config.vision), 16);
@@ -156,18 +162,14 @@ TEST_F(SyntheticEncoder, ChunkedEncodingMatchesNaiveReference) {
     EXPECT_LT(relative_to_peak(got, want), 1e-5) << "budget " << budget;
   }
   EXPECT_THROW(encoder.set_max_chunk_patches(0), Error);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SyntheticEncoder, MlpWidthPaddedWithZerosGivesTheSameOutput) {
   // intermediate_size 40 padded to 48 (16), 42 (7) or kept (8, 40): zero gate/up rows and biases,
   // zero down columns. The output must stay the naive reference's and the unpadded encoder's (only
   // the matmul's summation blocking may differ); the padding must be zeros.
-  const ModelConfig config = test::tiny_vision_config();
+  const auto [config, weights, dir] = write_random("padded", DType::BF16, 17);
   ASSERT_EQ(config.vision.intermediate_size, 40);
-  const HostWeights weights = test::random_vision_weights(config.vision, DType::BF16, 17);
-  const auto dir = test::fresh_temp_dir("padded");
-  test::write_checkpoint(dir, weights, DType::BF16);
   Checkpoint checkpoint = Checkpoint::open(dir);
   const std::vector<float> pixels = test::random_pixels(kMixedGrids, patch_dim(config.vision), 18);
   const std::vector<double> want = test::naive_vision_forward(config.vision, weights, pixels, kMixedGrids);
@@ -207,7 +209,6 @@ TEST_F(SyntheticEncoder, MlpWidthPaddedWithZerosGivesTheSameOutput) {
       EXPECT_NE(std::string(e.what()).find("MLP width multiple"), std::string::npos) << e.what();
     }
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SyntheticEncoder, JoinedProjectionsGiveTheSameOutput) {
@@ -215,10 +216,7 @@ TEST_F(SyntheticEncoder, JoinedProjectionsGiveTheSameOutput) {
   // views, and the encoder runs q|k|v and gate|up as one GEMM each (rope_attention_varlen_joined,
   // silu_mul_joined: the base class's defaults here). The output must stay the naive reference's
   // and the plain encoder's (only the GEMMs' shapes differ), padded or not.
-  const ModelConfig config = test::tiny_vision_config();
-  const HostWeights weights = test::random_vision_weights(config.vision, DType::BF16, 23);
-  const auto dir = test::fresh_temp_dir("joined");
-  test::write_checkpoint(dir, weights, DType::BF16);
+  const auto [config, weights, dir] = write_random("joined", DType::BF16, 23);
   Checkpoint checkpoint = Checkpoint::open(dir);
   const std::vector<float> pixels = test::random_pixels(kMixedGrids, patch_dim(config.vision), 24);
   const std::vector<double> want = test::naive_vision_forward(config.vision, weights, pixels, kMixedGrids);
@@ -251,7 +249,6 @@ TEST_F(SyntheticEncoder, JoinedProjectionsGiveTheSameOutput) {
     EXPECT_EQ(joining.to_host_f32(b.gate_bias), backend_->to_host_f32(a.gate_bias));
     EXPECT_EQ(joining.to_host_f32(b.up_bias), backend_->to_host_f32(a.up_bias));
   }
-  std::filesystem::remove_all(dir);
 }
 
 // A joining CPU backend that asks for MLP row blocks of `rows` and records what it was asked with.
@@ -273,10 +270,7 @@ TEST_F(SyntheticEncoder, BackendRowBlocksGiveTheSameOutput) {
   // residual add and the next norm in ceil(176/32) = 6 blocks per encoder block, 1-row blocks in
   // 176, 0 (no preference) in one; max_chunk_patches still caps a preference above it. Every op
   // there is row-wise: the output must be the unblocked encoder's.
-  const ModelConfig config = test::tiny_vision_config();
-  const HostWeights weights = test::random_vision_weights(config.vision, DType::BF16, 25);
-  const auto dir = test::fresh_temp_dir("row-blocks");
-  test::write_checkpoint(dir, weights, DType::BF16);
+  const auto [config, weights, dir] = write_random("row-blocks", DType::BF16, 25);
   Checkpoint checkpoint = Checkpoint::open(dir);
   const std::vector<float> pixels = test::random_pixels(kMixedGrids, patch_dim(config.vision), 26);
   const std::vector<double> want = test::naive_vision_forward(config.vision, weights, pixels, kMixedGrids);
@@ -300,7 +294,6 @@ TEST_F(SyntheticEncoder, BackendRowBlocksGiveTheSameOutput) {
     // of at most 50 rows: the 60-patch group's two, one for each other chunk.
     EXPECT_EQ(backend.silu_mul_joins, c.blocks * depth);
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SyntheticEncoder, MissingTensorIsNamed) {
@@ -309,7 +302,7 @@ TEST_F(SyntheticEncoder, MissingTensorIsNamed) {
   for (const std::string& missing :
        {std::string("visual.blocks.2.mlp.up_proj.bias"), std::string("visual.merger.mlp.2.weight"),
         std::string("visual.patch_embed.proj.weight")}) {
-    const auto dir = test::fresh_temp_dir("missing");
+    const auto dir = fresh_dir("missing");
     test::write_checkpoint(dir, weights, DType::F32, "visual.", {missing});
     Checkpoint checkpoint = Checkpoint::open(dir);
     try {
@@ -319,7 +312,6 @@ TEST_F(SyntheticEncoder, MissingTensorIsNamed) {
       EXPECT_EQ(e.code(), ErrorCode::NotFound) << e.what();
       EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
     }
-    std::filesystem::remove_all(dir);
   }
 }
 
@@ -327,7 +319,7 @@ TEST_F(SyntheticEncoder, WrongShapeIsNamedWithBothShapes) {
   const ModelConfig config = test::tiny_vision_config();
   HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 2);
   weights["blocks.1.attn.qkv.weight"].shape = {32, 96};  // transposed
-  const auto dir = test::fresh_temp_dir("shape");
+  const auto dir = fresh_dir("shape");
   test::write_checkpoint(dir, weights, DType::F32);
   Checkpoint checkpoint = Checkpoint::open(dir);
   try {
@@ -340,14 +332,10 @@ TEST_F(SyntheticEncoder, WrongShapeIsNamedWithBothShapes) {
     EXPECT_NE(what.find("[32, 96]"), std::string::npos) << what;
     EXPECT_NE(what.find("[96, 32]"), std::string::npos) << what;
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SyntheticEncoder, ConfigDisagreeingWithCheckpointIsRefused) {
-  ModelConfig config = test::tiny_vision_config();
-  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 3);
-  const auto dir = test::fresh_temp_dir("config");
-  test::write_checkpoint(dir, weights, DType::F32);
+  auto [config, weights, dir] = write_random("config", DType::F32, 3);
   Checkpoint checkpoint = Checkpoint::open(dir);
   config.vision.intermediate_size = 41;
   try {
@@ -358,14 +346,10 @@ TEST_F(SyntheticEncoder, ConfigDisagreeingWithCheckpointIsRefused) {
     EXPECT_NE(std::string(e.what()).find("visual.blocks.0.mlp.gate_proj.weight"), std::string::npos)
         << e.what();
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SyntheticEncoder, UnusedVisualTensorsAreReportedAsWarning) {
-  ModelConfig config = test::tiny_vision_config();
-  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 17);
-  const auto dir = test::fresh_temp_dir("unused");
-  test::write_checkpoint(dir, weights, DType::F32);
+  auto [config, weights, dir] = write_random("unused", DType::F32, 17);
   Checkpoint checkpoint = Checkpoint::open(dir);
   std::vector<std::string> warnings;
   set_log_level(LogLevel::Debug);
@@ -380,14 +364,10 @@ TEST_F(SyntheticEncoder, UnusedVisualTensorsAreReportedAsWarning) {
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("visual.blocks.2."), std::string::npos) << warnings[0];
   EXPECT_NE(warnings[0].find("12 checkpoint tensor"), std::string::npos) << warnings[0];
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SyntheticEncoder, Qwen2VlFamilyIsUnsupported) {
-  ModelConfig config = test::tiny_vision_config();
-  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 4);
-  const auto dir = test::fresh_temp_dir("family");
-  test::write_checkpoint(dir, weights, DType::F32);
+  auto [config, weights, dir] = write_random("family", DType::F32, 4);
   Checkpoint checkpoint = Checkpoint::open(dir);
   config.family = ModelFamily::Qwen2VL;
   try {
@@ -396,14 +376,10 @@ TEST_F(SyntheticEncoder, Qwen2VlFamilyIsUnsupported) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::Unsupported) << e.what();
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(SyntheticEncoder, BadInputsAndCancellationRaiseErrors) {
-  const ModelConfig config = test::tiny_vision_config();
-  const HostWeights weights = test::random_vision_weights(config.vision, DType::F32, 5);
-  const auto dir = test::fresh_temp_dir("inputs");
-  test::write_checkpoint(dir, weights, DType::F32);
+  const auto [config, weights, dir] = write_random("inputs", DType::F32, 5);
   Checkpoint checkpoint = Checkpoint::open(dir);
   VisionEncoder encoder(config, checkpoint, *backend_);
   const std::vector<GridThw> grids{{1, 4, 4}};
@@ -428,7 +404,6 @@ TEST_F(SyntheticEncoder, BadInputsAndCancellationRaiseErrors) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::Cancelled) << e.what();
   }
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
