@@ -38,6 +38,10 @@ __device__ __forceinline__ void pack_set(Pack8& p, int e, bf16_bits value) {
   const int shift = 16 * (e % 2);
   p.word[e / 2] = (p.word[e / 2] & ~(0xffffu << shift)) | (static_cast<uint32_t>(value) << shift);
 }
+// 4 f32 moved as one 16-byte access (the rope tables' entries, read by the attention kernels).
+struct alignas(16) Floats4 {
+  float value[4];
+};
 // Whether every pointer may be read or written as Pack8 (16-byte aligned; null counts as aligned).
 __host__ __device__ __forceinline__ bool pack_aligned(const void* p) {
   return (reinterpret_cast<uintptr_t>(p) & 15) == 0;

@@ -37,10 +37,30 @@ __device__ __forceinline__ void load_rows(bf16_bits* dst, int ld, int rows, int 
   }
 }
 
+// 8 consecutive f32 table entries: two 16-byte loads where `vec` (src 16-byte aligned), else
+// one by one.
+__device__ __forceinline__ void load_table_chunk(const float* src, bool vec, float (&dst)[8]) {
+  if (vec) {
+    const Floats4 a = reinterpret_cast<const Floats4*>(src)[0];
+    const Floats4 b = reinterpret_cast<const Floats4*>(src)[1];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      dst[i] = a.value[i];
+      dst[4 + i] = b.value[i];
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) dst[i] = src[i];
+  }
+}
+
 // load_rows of rows rotated as they are loaded (rotate-half RoPE with the f32 tables' row
 // table_row_of(r): common.cuh's rope_element, so the bits equal rope() then load_rows). With
 // 16-byte rows and half = hd/2 a multiple of 8, a chunk and its partner at ±half move as two
-// 16-byte loads; otherwise element by element.
+// 16-byte loads, and the chunk's cos and sin entries as two 16-byte loads each where the tables
+// are 16-byte aligned (their rows then are: hd is a multiple of 16). A full-attention ViT layer
+// re-reads each key's table rows once per query tile (16 times per 1024-patch frame), 4 f32 per
+// bf16 of k: 16-byte loads cut those load instructions by 4. Otherwise element by element.
 template <int kDim, int kThreads, typename SrcOf, typename TableRowOf>
 __device__ __forceinline__ void load_rows_rotated(bf16_bits* dst, int ld, int rows, int hd, bool vec16,
                                                   const float* cos, const float* sin, SrcOf src_of,
@@ -48,6 +68,7 @@ __device__ __forceinline__ void load_rows_rotated(bf16_bits* dst, int ld, int ro
   constexpr int kVecs = kDim / 8;
   const int half = hd / 2;
   const bool pairs16 = vec16 && half % 8 == 0;
+  const bool tables16 = pairs16 && pack_aligned(cos) && pack_aligned(sin);
   for (int idx = threadIdx.x; idx < rows * kVecs; idx += kThreads) {
     const int r = idx / kVecs, d0 = (idx % kVecs) * 8;
     const bf16_bits* src = src_of(r);
@@ -60,12 +81,14 @@ __device__ __forceinline__ void load_rows_rotated(bf16_bits* dst, int ld, int ro
         const int partner = d0 < half ? d0 + half : d0 - half;
         const Pack8 own = *reinterpret_cast<const Pack8*>(src + d0);
         const Pack8 other = *reinterpret_cast<const Pack8*>(src + partner);
+        float cv[8], sv[8];
+        load_table_chunk(c + d0, tables16, cv);
+        load_table_chunk(s + d0, tables16, sv);
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
-          const int d = d0 + i;
           const float x = bf16_to_float(static_cast<bf16_bits>(own.word[i / 2] >> (16 * (i % 2))));
           const float y = bf16_to_float(static_cast<bf16_bits>(other.word[i / 2] >> (16 * (i % 2))));
-          const uint32_t bits = d < half ? rope_new_lo(x, y, c[d], s[d]) : rope_new_hi(y, x, c[d], s[d]);
+          const uint32_t bits = d0 < half ? rope_new_lo(x, y, cv[i], sv[i]) : rope_new_hi(y, x, cv[i], sv[i]);
           value.word[i / 2] |= bits << (16 * (i % 2));
         }
       } else {

@@ -193,7 +193,8 @@ TEST(GpuAttention, SplitKMergedInTheKernelEqualsTheCombineKernel) {
 
 // The ViT's rope + attention with the rotation inside a tensor-core kernel equals rope, rope,
 // attention_varlen on the same backend and kernel bit for bit (each tensor-core kernel; head_dim
-// 80, 128 and 40, window-sized and frame-sized segments, rows not a multiple of the tile), and the
+// 80, 128 and 40, window-sized and frame-sized segments, rows not a multiple of the tile), with
+// the tables 16-byte aligned or not (16-byte table loads or one by one: the same bits), and the
 // CPU's attention of the rotated q and k (rounded to bf16) within the attention tolerance.
 TEST(GpuAttention, RopeInsideVarlenAttentionIsRopeThenAttention) {
   Backends b;
@@ -216,11 +217,18 @@ TEST(GpuAttention, RopeInsideVarlenAttentionIsRopeThenAttention) {
       }
     }
     const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-    const auto run = [&](bool fused) {
+    // table_offset: the tables start that many floats into their allocation (1: not 16-byte
+    // aligned, so the kernels read their entries one by one instead of 4 per load).
+    const auto table = [&](const std::vector<float>& values, int64_t table_offset) {
+      std::vector<float> padded(static_cast<size_t>(table_offset), 0.0f);
+      padded.insert(padded.end(), values.begin(), values.end());
+      const Tensor flat = b.gpu->from_host_f32(padded.data(), {static_cast<int64_t>(padded.size())}, DType::F32);
+      return flat.slice_rows(table_offset, total * c.head_dim).reshape({total, c.head_dim});
+    };
+    const auto run = [&](bool fused, int64_t table_offset = 0) {
       Tensor tq = b.gpu_act(q, shape), tk = b.gpu_act(k, shape);
       const Tensor tv = b.gpu_act(v, shape);
-      const Tensor tc = b.gpu->from_host_f32(cos.data(), {total, c.head_dim}, DType::F32);
-      const Tensor ts = b.gpu->from_host_f32(sin.data(), {total, c.head_dim}, DType::F32);
+      const Tensor tc = table(cos, table_offset), ts = table(sin, table_offset);
       Tensor out = b.gpu->alloc(DType::BF16, shape);
       if (fused) {
         b.gpu->rope_attention_varlen(tq, tk, tv, tc, ts, c.cu_seqlens, scale, out);
@@ -234,6 +242,7 @@ TEST(GpuAttention, RopeInsideVarlenAttentionIsRopeThenAttention) {
                               " head_dim=" + std::to_string(c.head_dim);
     const auto fused = run(true);
     EXPECT_EQ(fused, run(false)) << label << ": not rope then attention's bits";
+    EXPECT_EQ(fused, run(true, 1)) << label << ": tables off 16-byte alignment give other bits";
     // The CPU reference from the rotated q and k rounded to bf16, as the GPU (and PyTorch in bf16)
     // holds them, so that the attention's own tolerance applies.
     const auto rotated_bf16 = [&](const std::vector<float>& x) {
